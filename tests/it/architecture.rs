@@ -1,0 +1,42 @@
+//! The pure modules named in the code map of `src/lib.rs` must not do I/O: they import none of
+//! the crates that reach the network, the database or the runtime.
+
+use std::path::Path;
+
+const PURE: &[&str] = &["src/model", "src/access", "src/password.rs"];
+const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
+
+fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            rust_files(&entry.unwrap().path(), out);
+        }
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        out.push(path.to_path_buf());
+    }
+}
+
+#[test]
+fn pure_modules_import_no_io_crates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for p in PURE {
+        let path = root.join(p);
+        assert!(path.exists(), "pure module {p} listed but missing");
+        rust_files(&path, &mut files);
+    }
+    assert!(!files.is_empty());
+    let mut offenders = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for krate in IO_CRATES {
+                if code.contains(&format!("{krate}::")) || code.contains(&format!("use {krate}")) {
+                    offenders.push(format!("{}:{}: {}", file.display(), n + 1, krate));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "pure modules doing I/O:\n{}", offenders.join("\n"));
+}
