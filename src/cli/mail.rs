@@ -107,7 +107,7 @@ pub struct MailboxSettings {
     #[arg(long)]
     name: Option<String>,
     /// Quota in MiB (0 = unlimited).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     quota: Option<i64>,
     /// Move spam to Junk before the user's filters, after them, or not at all.
     #[arg(long, value_parser = parse_spam_move)]

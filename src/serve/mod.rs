@@ -44,6 +44,8 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(m) = &args.milter_listen {
         ctx.config.listen.milter = crate::config::MilterSocket::parse(m).map_err(|e| anyhow::anyhow!("--milter-listen: {e}"))?;
     }
+    // Installed before anything is announced, so a SIGTERM right after start-up is handled.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     std::fs::create_dir_all(&ctx.config.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", ctx.config.data_dir.display()))?;
     let store = ctx.store().await?;
@@ -70,20 +72,14 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     let public_task = tokio::spawn(serve_http(public, public_router(), shutdown_rx.clone()));
     let admin_task = tokio::spawn(serve_http(admin, admin_router(store.clone()), shutdown_rx.clone()));
 
-    wait_for_signal().await;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
     println!("shutting down");
     let _ = shutdown_tx.send(true);
     public_task.await??;
     admin_task.await??;
     store.close().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
