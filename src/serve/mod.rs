@@ -6,10 +6,12 @@
 //! call the same entry points. SIGTERM or SIGINT stops every listener gracefully.
 
 mod admin;
+mod changes;
 mod demo;
 mod first_start;
 mod http;
 
+pub use changes::follow_changes;
 pub use demo::seed_demo;
 pub use first_start::ensure_admin;
 pub use http::{admin_router, public_router, serve_http};
@@ -69,6 +71,8 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     println!("public HTTP (autoconfig) listening on http://{}", public.local_addr()?);
     println!("admin HTTP (API, metrics) listening on http://{}", admin.local_addr()?);
 
+    let (changes_tx, _changes_rx) = watch::channel(store.last_change_id().await?);
+    let changes_task = tokio::spawn(follow_changes(store.clone(), std::time::Duration::from_secs(2), changes_tx, shutdown_rx.clone()));
     let public_task = tokio::spawn(serve_http(public, public_router(), shutdown_rx.clone()));
     let admin_task = tokio::spawn(serve_http(admin, admin_router(store.clone()), shutdown_rx.clone()));
 
@@ -80,6 +84,7 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     public_task.await??;
     admin_task.await??;
+    changes_task.await?;
     store.close().await;
     Ok(())
 }

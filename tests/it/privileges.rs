@@ -257,3 +257,22 @@ async fn a_customer_exceeding_each_of_its_limits_is_refused_with_the_limit_named
     c.add_mailbox(&a, NewMailboxInput { quota_mb: 10, ..mb("two@tiny.example") }).await.unwrap();
     database.drop_db(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mailbox_users_log_in_with_their_address_and_accounts_with_their_name() {
+    let database = db::sqlite().await;
+    let store = database.open().await;
+    let f = Fixture::new(store.clone()).await;
+    let actor = f.control.authenticate("M1@D1.example", "mailbox password").await.unwrap();
+    assert!(matches!(actor, Actor::Mailbox { ref address, .. } if address == "m1@d1.example"), "{actor:?}");
+    let actor = f.control.authenticate("r1", "password r1").await.unwrap();
+    assert!(matches!(actor, Actor::Reseller { ref name, .. } if name == "r1"));
+    for (login, password) in [("m1@d1.example", "wrong password"), ("nobody@d1.example", "mailbox password"), ("r1", "password r2"), ("nobody", "x"), ("bad\nlogin", "x")] {
+        let err = f.control.authenticate(login, password).await.unwrap_err();
+        assert_eq!(err.to_string(), "wrong login or password", "{login}");
+    }
+    // A disabled account cannot log in.
+    f.control.update_account(&f.admin(), AccountKind::Reseller, "r1", AccountUpdate { active: Some(false), ..Default::default() }).await.unwrap();
+    assert!(f.control.authenticate("r1", "password r1").await.is_err());
+    database.drop_db(store).await;
+}
