@@ -192,7 +192,7 @@ impl Store {
     }
 }
 
-fn alias_domain_row(row: &sqlx::any::AnyRow) -> Result<AliasDomain, StoreError> {
+pub(super) fn alias_domain_row(row: &sqlx::any::AnyRow) -> Result<AliasDomain, StoreError> {
     Ok(AliasDomain {
         id: row.try_get("id")?,
         source: row.try_get("source")?,

@@ -24,12 +24,14 @@ mod policies;
 mod rows;
 mod serversets;
 mod sites;
+mod snapshot;
 
 pub use accounts::{account_scope, AccountChange, NewAccount};
 pub use changelog::LogQuery;
 pub use domains::NewDomain;
 pub use error::StoreError;
 pub use mailboxes::{MailboxCredentials, NewMailbox};
+pub use snapshot::MailSnapshot;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor};

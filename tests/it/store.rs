@@ -250,3 +250,47 @@ async fn concurrent_writes_respect_limits_on_every_backend() {
         database.drop_db(store).await;
     }
 }
+
+/// Each node of a multi-server setup reads only the domains assigned to it.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_snapshot_filters_by_node_on_every_backend() {
+    for database in db::all().await {
+        let store = database.open().await;
+        let c = Control::new(store.clone());
+        let a = admin();
+        c.add_customer(&a, "multi", None, "customer password", Limits::UNLIMITED).await.unwrap();
+        for (set, node) in [("set1", "node1"), ("set2", "node2")] {
+            let s = ServerSet {
+                id: 0,
+                name: set.into(),
+                provider_id: set.into(),
+                display_name: set.into(),
+                display_short_name: set.into(),
+                node: Some(node.into()),
+                endpoints: vec![Endpoint::parse_spec("imap:mail.example.org:993:tls").unwrap()],
+                oauth2: None,
+                caldav_url: None,
+                carddav_url: None,
+            };
+            c.add_server_set(&a, s).await.unwrap();
+        }
+        c.add_domain(&a, "one.example", Some("multi"), Some("set1"), None).await.unwrap();
+        c.add_domain(&a, "two.example", Some("multi"), Some("set2"), None).await.unwrap();
+        c.add_domain(&a, "everywhere.example", Some("multi"), None, None).await.unwrap();
+        c.add_mailbox(&a, mailbox_input("u@one.example", 0)).await.unwrap();
+        c.add_mailbox(&a, mailbox_input("u@two.example", 0)).await.unwrap();
+        c.add_alias(&a, "al@two.example", &["u@two.example".into()]).await.unwrap();
+
+        let node1 = store.mail_snapshot(Some("node1")).await.unwrap();
+        let names: Vec<&str> = node1.domains.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, vec!["everywhere.example", "one.example"], "[{}]", database.label);
+        assert_eq!(node1.mailboxes.iter().map(|m| m.mailbox.address.as_str()).collect::<Vec<_>>(), vec!["u@one.example"], "[{}]", database.label);
+        assert!(node1.aliases.is_empty(), "[{}]", database.label);
+        assert!(node1.mailboxes[0].password_hash.starts_with("{ARGON2ID}"), "[{}]", database.label);
+        assert!(!format!("{:?}", node1.mailboxes[0]).contains("argon2"), "[{}] hash in debug output", database.label);
+        let all = store.mail_snapshot(None).await.unwrap();
+        assert_eq!((all.domains.len(), all.mailboxes.len(), all.aliases.len(), all.policies.len()), (3, 2, 1, 7), "[{}]", database.label);
+        assert_eq!(all.change_id, store.last_change_id().await.unwrap(), "[{}]", database.label);
+        database.drop_db(store).await;
+    }
+}
