@@ -28,6 +28,14 @@
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
+/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod access;
 pub mod cli;
 pub mod config;
