@@ -82,12 +82,14 @@ pub fn mail_domain_records(input: &RecordInput) -> Vec<MailRecord> {
 
     for (service, protocol, kinds, purpose) in MAIL_SRV {
         let name = fqdn(&format!("{service}._tcp.{domain}"));
-        // Priority follows the admin's order across all endpoints of the protocol, so that a
-        // client comparing `_imap` with `_imaps` (RFC 6186 section 3.4) prefers the same one.
-        let same_protocol: Vec<_> = input.server_set.endpoints.iter().filter(|e| e.protocol == *protocol).collect();
+        // Priority follows the admin's order across all incoming (IMAP and POP3) or all
+        // submission endpoints, because clients compare `_imap`, `_imaps`, `_pop3` and `_pop3s`
+        // priorities with each other (RFC 6186 section 3.4).
+        let incoming = |p: Protocol| p != Protocol::Smtp;
+        let same_protocol: Vec<_> = input.server_set.endpoints.iter().filter(|e| incoming(e.protocol) == incoming(*protocol)).collect();
         let mut offered = false;
         for (position, endpoint) in same_protocol.iter().enumerate() {
-            if kinds.contains(&endpoint.security) {
+            if endpoint.protocol == *protocol && kinds.contains(&endpoint.security) {
                 offered = true;
                 out.push(record(name.clone(), "SRV", format!("{} 1 {} {}", position, endpoint.port, fqdn(&endpoint.host)), purpose));
             }
