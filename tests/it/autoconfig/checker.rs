@@ -129,3 +129,78 @@ async fn check_command_prints_json_and_exits_1_when_a_client_finds_nothing() {
     assert_eq!(run(bad, &mut out).await.unwrap(), 2);
     assert!(String::from_utf8(out).unwrap().starts_with("invalid address"));
 }
+
+/// A private CA and a certificate for the example.org names, made with the openssl CLI.
+fn make_certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mailward test CA", "-keyout", "ca.key", "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    openssl(&["req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=mail.example.org", "-keyout", "leaf.key", "-out", "leaf.csr"]);
+    std::fs::write(dir.join("leaf.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:example.org,DNS:autoconfig.example.org,DNS:autodiscover.example.org,DNS:mail.example.org\n").unwrap();
+    openssl(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "leaf.pem"]);
+    (dir.join("ca.pem"), dir.join("leaf.pem"), dir.join("leaf.key"))
+}
+
+/// The router behind TLS, as nginx or Apache would put it in front of mailward.
+async fn start_autoconfig_tls(cert: &std::path::Path, key: &std::path::Path) -> SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = vec![CertificateDer::from_pem_file(cert).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state_with(settings()));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn both_clients_are_configured_over_https_with_a_trusted_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certificates(dir.path());
+    let zone = dir.path().join("example.org.zone");
+    std::fs::write(&zone, zone_text()).unwrap();
+    let (_dns, dns_addr) = start_dns(&zone).await;
+    let http = start_autoconfig().await;
+    let https = start_autoconfig_tls(&cert, &key).await;
+    let options = CheckOptions { resolver: Some(dns_addr), http_port: http.port(), https_port: https.port(), ca_file: Some(ca.clone()), timeout: Duration::from_secs(5) };
+    let report = check_autoconfig(&Address::parse("alice@example.org").unwrap(), options).await.unwrap();
+
+    let thunderbird = &report.clients[0];
+    assert_eq!(thunderbird.attempts.len(), 1, "the first HTTPS URL answers: {:?}", thunderbird.attempts);
+    assert!(thunderbird.source.as_deref().unwrap().starts_with("https://autoconfig.example.org:"));
+    assert!(!thunderbird.verdict.contains("plain HTTP"), "{}", thunderbird.verdict);
+
+    let outlook = &report.clients[1];
+    assert_eq!(outlook.attempts.len(), 1, "{:?}", outlook.attempts);
+    assert!(outlook.source.as_deref().unwrap().starts_with("https://example.org:"));
+    let doc = outlook.document.as_ref().unwrap();
+    assert_eq!(doc.incoming[0].username.as_deref(), Some("alice@example.org"));
+    assert_eq!(outlook.verdict, "incoming imap mail.example.net:993 (tls), outgoing smtp mail.example.net:465 (tls)");
+    assert!(report.all_configured());
+
+    // Without the CA the same server is refused: the checker does not skip verification.
+    let options = CheckOptions { resolver: Some(dns_addr), http_port: http.port(), https_port: https.port(), ca_file: None, timeout: Duration::from_secs(5) };
+    let report = check_autoconfig(&Address::parse("alice@example.org").unwrap(), options).await.unwrap();
+    assert!(!report.clients[0].attempts[0].accepted);
+    assert!(report.clients[0].attempts[0].outcome.to_lowercase().contains("certificate"), "{}", report.clients[0].attempts[0].outcome);
+}

@@ -109,3 +109,37 @@ async fn hostile_host_header_is_not_echoed() {
     assert_eq!(answer.status, 404);
     assert!(!answer.body.contains("script"));
 }
+
+/// A log sink for the test's subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn authorization_headers_are_never_logged() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || sink.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let state = state_with(settings());
+    // Outlook sends Basic credentials to autodiscover: "alice@example.org:hunter2-secret".
+    let credentials = "Basic YWxpY2VAZXhhbXBsZS5vcmc6aHVudGVyMi1zZWNyZXQ=";
+    for (uri, body) in [("/autodiscover/autodiscover.xml", outlook_request("alice@example.org", OUTLOOK_SCHEMA)), ("/autodiscover/autodiscover.xml", "<broken".to_string()), ("/nope", String::new())] {
+        let request = Request::post(uri).header("host", "example.org").header("authorization", credentials).body(Body::from(body)).unwrap();
+        super::send(&state, request).await;
+    }
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("autoconfig request refused"), "the capture works: {log}");
+    assert!(!log.contains("YWxpY2VA") && !log.contains("hunter2") && !log.to_lowercase().contains("authorization"), "{log}");
+}
