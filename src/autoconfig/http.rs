@@ -51,6 +51,20 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The settings the config file gives (`server.public_hostname`, `[autoconfig]`).
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        let mut settings = Settings::new(config.server.public_hostname.clone());
+        settings.only_existing_addresses = config.autoconfig.only_existing_addresses;
+        settings.rate_limit_per_minute = config.autoconfig.rate_limit_per_minute;
+        settings.signing = match (&config.autoconfig.sign_cert, &config.autoconfig.sign_key) {
+            (Some(certificate), Some(key)) => Some(SigningIdentity { certificate: certificate.clone(), key: key.clone(), chain: None }),
+            _ => None,
+        };
+        settings
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SigningIdentity {
     pub certificate: PathBuf,
