@@ -9,7 +9,6 @@ const PURE: &[&str] = &[
     "src/password.rs",
     "src/autoconfig/snapshot.rs",
     "src/autoconfig/request.rs",
-    "src/autoconfig/rate_limit.rs",
     "src/autoconfig/render",
     "src/dns/records.rs",
     "src/check/document.rs",
