@@ -26,6 +26,20 @@
 //!   goes through it, so privileges and limits are enforced in one place.
 //! - `cli` (edge): `mailward <noun> <verb>` argument parsing and output (`--json`).
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
+//! - `autoconfig` (pure core, edge in `autoconfig::http`): Thunderbird autoconfig, Outlook
+//!   autodiscover (POX and the JSON stub) and Apple profiles, answered from an in-memory
+//!   `autoconfig::Snapshot` that the daemon swaps into `AutoconfigState` after store changes.
+//!   Key types: `Snapshot`, `AutoconfigState`, `Settings`, `router`. Invariants: requests never
+//!   touch the store; the request parser expands no DTD or entity and caps body (8 KiB) and
+//!   depth; answers are written with quick-xml's escaping writer; headers are never logged;
+//!   existing and unknown addresses of a hosted domain get the same answer unless configured.
+//! - `dns` (pure): `dns::records::mail_domain_records`, the records a mail domain needs
+//!   (autoconfig/autodiscover names, autodiscover and RFC 6186/8314 SRV with `.` targets for
+//!   services not offered, MX, SPF), as zone lines or JSON.
+//! - `check` (edge, pure parser in `check::document`): `mailward check autoconfig ADDRESS`,
+//!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
+//!   per client the configuration it ends up with. Invariant: the document parser accepts every
+//!   ISPDB file and reports problems as diagnostics, never by failing.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
@@ -37,9 +51,12 @@ macro_rules! outln {
 }
 
 pub mod access;
+pub mod autoconfig;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod dns;
 pub mod model;
 pub mod password;
 pub mod serve;

@@ -3,7 +3,16 @@
 
 use std::path::Path;
 
-const PURE: &[&str] = &["src/model", "src/access", "src/password.rs"];
+const PURE: &[&str] = &[
+    "src/model",
+    "src/access",
+    "src/password.rs",
+    "src/autoconfig/snapshot.rs",
+    "src/autoconfig/request.rs",
+    "src/autoconfig/render",
+    "src/dns/records.rs",
+    "src/check/document.rs",
+];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -11,3 +11,4 @@ mod store;
 mod privileges;
 // The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
 mod cli;
+mod autoconfig;
