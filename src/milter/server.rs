@@ -91,6 +91,16 @@ impl MilterListener {
     }
 }
 
+impl MilterListener {
+    /// The bound TCP address (tests bind port 0).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            MilterListener::Tcp(l) => l.local_addr().ok(),
+            MilterListener::Unix(_) => None,
+        }
+    }
+}
+
 impl indymilter::Listener for MilterListener {
     type Io = MilterStream;
 

@@ -1,0 +1,3 @@
+//! Real peers for the integration tests, each a private instance in a tempdir.
+
+pub mod postfix;
