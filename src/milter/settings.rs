@@ -1,14 +1,12 @@
-//! The `[milter]` section of the config file: a serde mirror ([`RawMilterConfig`]) validated
+//! The milter's settings: [`RawMilterConfig`] (plain values, from the `[milter]` section of
+//! `crate::config::Config` via [`MilterSettings::from_config`], or written by tests) validated
 //! into [`MilterSettings`], with every error reported at once and named by key.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RawMilterConfig {
     /// `unix:/path/to/socket` or `inet:host:port`, as Postfix's `smtpd_milters` names it.
     pub listen: String,
@@ -135,6 +133,24 @@ pub struct MilterSettings {
 }
 
 impl MilterSettings {
+    /// From the daemon's validated config file.
+    pub fn from_config(config: &crate::config::Config) -> Result<MilterSettings, Vec<String>> {
+        let m = &config.milter;
+        MilterSettings::from_raw(&RawMilterConfig {
+            listen: config.listen.milter.to_string(),
+            max_message_size: usize::try_from(m.max_message_bytes).unwrap_or(usize::MAX),
+            scoring_timeout_ms: m.scoring_timeout_ms,
+            failure_action: match m.failure_action {
+                crate::config::FailureAction::Tempfail => "tempfail".into(),
+                crate::config::FailureAction::Accept => "accept".into(),
+            },
+            trusted_relays: m.trusted_relays.clone(),
+            use_trusted_scores: false,
+            one_policy_per_transaction: m.defer_mixed_policies,
+            ..RawMilterConfig::default()
+        })
+    }
+
     /// Validates every key; errors are `milter.<key>: <what is wrong>`.
     pub fn from_raw(raw: &RawMilterConfig) -> Result<MilterSettings, Vec<String>> {
         let mut errors = Vec::new();

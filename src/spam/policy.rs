@@ -43,6 +43,23 @@ impl Default for PolicyValues {
     }
 }
 
+impl PolicyValues {
+    /// A stored policy as the server default (`server.default_policy`); its empty fields take
+    /// the built-in defaults.
+    pub fn from_policy(policy: &SpamPolicy) -> PolicyValues {
+        let d = PolicyValues::default();
+        PolicyValues {
+            tag: policy.tag.unwrap_or(d.tag),
+            tag2: policy.tag2.unwrap_or(d.tag2),
+            kill: policy.kill.unwrap_or(d.kill),
+            modifies_subject: policy.modifies_subject.unwrap_or(d.modifies_subject),
+            subject_tag: policy.subject_tag.clone().unwrap_or(d.subject_tag),
+            spam_lover: policy.spam_lover.unwrap_or(d.spam_lover),
+            virus_lover: policy.virus_lover.unwrap_or(d.virus_lover),
+        }
+    }
+}
+
 /// Where one effective value was taken from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "level", rename_all = "lowercase")]
