@@ -21,6 +21,6 @@ pub mod server;
 pub mod session;
 pub mod settings;
 
-pub use server::{MilterListener, MilterState, Scorer, reload_on_sighup, run};
+pub use server::{MilterListener, MilterState, Scorer, ScorerLoader, reload_on_rule_change, reload_on_sighup, run};
 pub use session::{EomPlan, RcptAnswer, Session};
 pub use settings::{FailureAction, ListenAddress, MilterSettings, RawMilterConfig};

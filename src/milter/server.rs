@@ -151,26 +151,66 @@ pub async fn run(listener: MilterListener, state: Arc<MilterState>, shutdown: im
     indymilter::run(listener, callbacks(state), config, shutdown).await
 }
 
-/// Reloads the scorer on every SIGHUP. A failed load keeps the rules in use and logs why;
-/// connections are not touched (each message keeps the scorer it started with).
-pub async fn reload_on_sighup<F>(state: Arc<MilterState>, load: F) -> io::Result<()>
-where
-    F: Fn() -> Result<Arc<dyn Scorer>, String> + Send + Sync + 'static,
-{
-    let load = Arc::new(load);
+/// How the scorer is rebuilt on reload: load the rule files again (on a blocking thread).
+pub type ScorerLoader = Arc<dyn Fn() -> Result<Arc<dyn Scorer>, String> + Send + Sync>;
+
+async fn reload(state: &MilterState, load: &ScorerLoader, why: &str) {
+    let load = load.clone();
+    match tokio::task::spawn_blocking(move || load()).await {
+        Ok(Ok(scorer)) => {
+            state.replace_scorer(scorer);
+            info!("rules reloaded ({why})");
+        }
+        Ok(Err(e)) => error!("rules reload ({why}) failed, keeping the rules in use: {e}"),
+        Err(e) => error!("rules reload ({why}) failed, keeping the rules in use: {e}"),
+    }
+}
+
+/// Installs the SIGHUP handler now (so a signal sent right after this returns is not fatal)
+/// and returns the task that reloads the scorer on every SIGHUP. A failed load keeps the rules
+/// in use and logs why; connections are not touched (each message keeps its scorer).
+pub fn reload_on_sighup(state: Arc<MilterState>, load: ScorerLoader) -> io::Result<impl std::future::Future<Output = ()>> {
     let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    while hangups.recv().await.is_some() {
-        let load = load.clone();
-        match tokio::task::spawn_blocking(move || load()).await {
-            Ok(Ok(scorer)) => {
-                state.replace_scorer(scorer);
-                info!("rules reloaded");
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            reload(&state, &load, "SIGHUP").await;
+        }
+    })
+}
+
+/// Reloads the scorer when a rule file under `paths` changes (polled every `interval`:
+/// rule updates replace whole directories, which inotify-style watching handles poorly).
+/// The files as they are when this is called count as loaded.
+pub fn reload_on_rule_change(state: Arc<MilterState>, load: ScorerLoader, paths: Vec<std::path::PathBuf>, interval: std::time::Duration) -> impl std::future::Future<Output = ()> {
+    let mut seen = rule_files_fingerprint(&paths);
+    async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let now = rule_files_fingerprint(&paths);
+            if now != seen {
+                seen = now;
+                reload(&state, &load, "rule files changed").await;
             }
-            Ok(Err(e)) => error!("rules reload failed, keeping the rules in use: {e}"),
-            Err(e) => error!("rules reload failed, keeping the rules in use: {e}"),
         }
     }
-    Ok(())
+}
+
+/// (path, length, modification time) of every file under `paths`, sorted.
+fn rule_files_fingerprint(paths: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else {
+            out.push((p, meta.len(), meta.modified().ok()));
+        }
+    }
+    out.sort();
+    out
 }
 
 fn client_ip(info: &SocketInfo) -> Option<IpAddr> {

@@ -423,3 +423,60 @@ fn bad_settings_are_all_reported_by_key() {
     assert_eq!(s.listen, mailward::milter::ListenAddress::Inet("127.0.0.1:10025".into()));
     assert_eq!(s.failure_action, mailward::milter::FailureAction::Accept);
 }
+
+/// A scorer that gives every message the same score, to tell two loads apart.
+struct FixedScorer(f64);
+
+impl Scorer for FixedScorer {
+    fn score(&self, _message: &[u8]) -> ScoreReport {
+        ScoreReport { score: self.0, tests: vec![ScoredTest { name: "FIXED".into(), score: self.0 }] }
+    }
+}
+
+/// Sends one message and returns its X-Spam-Score.
+async fn score_of(conn: &mut TestConnection) -> Option<String> {
+    let (actions, _) = send(conn, &["lax@example.org"], BASIC, "x\r\n").await;
+    header(&added(&actions), "X-Spam-Score").map(str::to_string)
+}
+
+async fn wait_for_score(conn: &mut TestConnection, want: &str) {
+    for _ in 0..200 {
+        if score_of(conn).await.as_deref() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("score never became {want}");
+}
+
+#[tokio::test]
+async fn sighup_and_rule_file_changes_reload_the_rules_on_open_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule_file = dir.path().join("local.cf");
+    std::fs::write(&rule_file, "score FIXED 4\n").unwrap();
+    let m = RunningMilter::start(RawMilterConfig::default(), Arc::new(FixedScorer(4.0))).await;
+    // The loader reads the score from the file, as a rule set would.
+    let path = rule_file.clone();
+    let load: mailward::milter::ScorerLoader = Arc::new(move || {
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let score: f64 = text.trim().rsplit(' ').next().unwrap().parse().map_err(|_| format!("bad rule file: {text}"))?;
+        Ok(Arc::new(FixedScorer(score)) as Arc<dyn Scorer>)
+    });
+    let mut conn = m.connect([192, 0, 2, 1]).await;
+    assert_eq!(score_of(&mut conn).await.as_deref(), Some("4"));
+
+    let watcher = tokio::spawn(mailward::milter::reload_on_rule_change(m.state.clone(), load.clone(), vec![dir.path().to_path_buf()], Duration::from_millis(50)));
+    std::fs::write(&rule_file, "score FIXED 6.5\n").unwrap();
+    wait_for_score(&mut conn, "6.5").await;
+    // A broken file keeps the rules in use.
+    std::fs::write(&rule_file, "score FIXED lots\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(score_of(&mut conn).await.as_deref(), Some("6.5"));
+    watcher.abort();
+
+    std::fs::write(&rule_file, "score FIXED 8\n").unwrap();
+    tokio::spawn(mailward::milter::reload_on_sighup(m.state.clone(), load).unwrap());
+    let status = std::process::Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status().unwrap();
+    assert!(status.success());
+    wait_for_score(&mut conn, "8").await;
+}
