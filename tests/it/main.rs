@@ -3,4 +3,5 @@
 
 mod architecture;
 mod milter;
+mod spam;
 mod support;
