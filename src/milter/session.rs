@@ -30,6 +30,9 @@ pub struct EomPlan {
     pub reject: Option<String>,
 }
 
+/// Longest header value kept for the milter's own use (Postfix's header_size_limit is 100 KiB).
+const MAX_KEPT_VALUE: usize = 8 * 1024;
+
 #[derive(Debug)]
 pub struct Session {
     settings: Arc<MilterSettings>,
@@ -41,7 +44,8 @@ pub struct Session {
     pub queue_id: Option<String>,
     /// Resolved policies of the accepted recipients of the current message.
     recipients: Vec<PolicyValues>,
-    /// Every header of the message, in order, as received.
+    /// The headers the milter acts on (`X-Spam*` and `Subject`), in order; values cut at
+    /// `MAX_KEPT_VALUE` so that a flood of headers stays bounded.
     headers: Vec<(String, String)>,
     /// Headers and body as the rule engine reads them; emptied once the size cap is passed.
     message: Vec<u8>,
@@ -97,7 +101,18 @@ impl Session {
         // Folded values arrive with bare LF; the engine gets CRLF throughout.
         let line = line.replace("\r\n", "\n").replace('\n', "\r\n");
         self.append(line.as_bytes());
-        self.headers.push((name.to_string(), value.to_string()));
+        let lname = name.to_ascii_lowercase();
+        if lname.starts_with("x-spam") || lname == "subject" {
+            let mut value = value.to_string();
+            if value.len() > MAX_KEPT_VALUE {
+                let mut end = MAX_KEPT_VALUE;
+                while !value.is_char_boundary(end) {
+                    end -= 1;
+                }
+                value.truncate(end);
+            }
+            self.headers.push((name.to_string(), value));
+        }
     }
 
     pub fn body(&mut self, chunk: &[u8]) {

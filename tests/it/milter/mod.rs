@@ -480,3 +480,36 @@ async fn sighup_and_rule_file_changes_reload_the_rules_on_open_connections() {
     assert!(status.success());
     wait_for_score(&mut conn, "8").await;
 }
+
+#[tokio::test]
+async fn hostile_input_gets_answers_not_crashes() {
+    let m = RunningMilter::start(RawMilterConfig { max_message_size: 64 * 1024, ..Default::default() }, KeywordScorer::new()).await;
+    let mut conn = m.connect([192, 0, 2, 1]).await;
+    // Recipients without brackets, empty, or not addresses: resolved to the server default.
+    assert_eq!(conn.mail(["<>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["strict@example.org"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<@@@>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    // Non-UTF-8 bytes, a huge Subject, thousands of forged headers.
+    assert_eq!(conn.header(std::ffi::CString::new(&b"X-Spam-\xff"[..]).unwrap(), std::ffi::CString::new(&b"\xfe\xfd"[..]).unwrap()).await.unwrap(), Status::Continue);
+    assert_eq!(conn.header("Subject", "s".repeat(50_000)).await.unwrap(), Status::Continue);
+    for _ in 0..3000 {
+        assert_eq!(conn.header("X-Spam-Flag", "NO").await.unwrap(), Status::Continue);
+    }
+    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
+    assert_eq!(conn.body(&b"\x00\x01SCORE=4\xff\r\n"[..]).await.unwrap(), Status::Continue);
+    let (actions, status) = conn.eom().await.unwrap();
+    assert_eq!(status, Status::Continue);
+    // Over the size cap: unscored, but every forged header is still deleted.
+    let deleted = actions.actions.iter().filter(|a| matches!(a, EomAction::DeleteHeader { .. })).count();
+    assert_eq!(deleted, 3001);
+    assert!(added(&actions.actions).iter().any(|(n, _)| n == "X-Mailward-Scan"));
+    // A message with no header at all and an empty body.
+    assert_eq!(conn.mail(["<a@b.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
+    let (_, status) = conn.eom().await.unwrap();
+    assert_eq!(status, Status::Continue);
+}
