@@ -40,6 +40,18 @@
 //!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
 //!   per client the configuration it ends up with. Invariant: the document parser accepts every
 //!   ISPDB file and reports problems as diagnostics, never by failing.
+//! - `spam` (pure, except `spam::cli`): `X-Spam-*` / `X-Spamd-Result` parsing in SpamAssassin,
+//!   amavis and Rspamd formats (`parse_spam_headers`, values plus diagnostics), the explanation
+//!   printed by `mailward spam explain` (`explain`), effective policy resolution
+//!   (`PolicyDirectory::effective_policy`: mailbox > domain > server default, field by field,
+//!   each value with its `ValueSource`; an alias uses its domain's policy), and the milter's
+//!   per-message `decide` (headers, subject tag, rejection). Invariant: one recipient's policy
+//!   never decides for another: `decide` applies only what every recipient's policy agrees on.
+//! - `milter` (edge): the Postfix milter on indymilter (`milter::run(listener, state,
+//!   shutdown)`), a per-connection `Session`, scoring through the `Scorer` trait on a blocking
+//!   thread under a timeout, the failure action with the queue id in the log, forged `X-Spam*`
+//!   headers removed unless from a trusted relay, reload by swapping an `Arc` (SIGHUP, rule file
+//!   changes). Invariant: memory per message is bounded by `max_message_size`.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
@@ -57,7 +69,9 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dns;
+pub mod milter;
 pub mod model;
 pub mod password;
 pub mod serve;
+pub mod spam;
 pub mod store;

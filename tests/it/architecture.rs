@@ -12,6 +12,10 @@ const PURE: &[&str] = &[
     "src/autoconfig/render",
     "src/dns/records.rs",
     "src/check/document.rs",
+    "src/spam/headers.rs",
+    "src/spam/policy.rs",
+    "src/spam/verdict.rs",
+    "src/spam/explain.rs",
 ];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 

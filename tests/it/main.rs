@@ -12,3 +12,5 @@ mod privileges;
 // The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
 mod cli;
 mod autoconfig;
+mod milter;
+mod spam;
