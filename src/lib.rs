@@ -26,13 +26,25 @@
 //!   goes through it, so privileges and limits are enforced in one place.
 //! - `cli` (edge): `mailward <noun> <verb>` argument parsing and output (`--json`).
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
+//! - `sieve` (pure): `render_sieve(&MailboxSieve) -> RenderedSieve`, one mailbox's Dovecot
+//!   Sieve script: spam to Junk before/after/off decided by the mailbox's effective tag2 against
+//!   the milter's `X-Spam-Score` in whole hundredths (negative scores never spam), user filters,
+//!   the autoresponder (dates, aliases, never for spam), copies. Invariant: every user string
+//!   goes through `sieve::quote`/`single_line`; unusable values become diagnostics, not errors.
+//! - `apply` (pure plan + edge writer): `apply::Plan::build(&ApplyInput, &ApplyPaths)` renders
+//!   every file Postfix and Dovecot read (hash maps, passwd-file, Sieve scripts);
+//!   `apply::write(&plan, &paths) -> ApplyReport` writes them atomically, skips unchanged ones,
+//!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
+//!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 pub mod access;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod model;
 pub mod password;
 pub mod serve;
+pub mod sieve;
 pub mod store;
