@@ -31,6 +31,7 @@
 
 mod input;
 mod plan;
+pub mod purge;
 mod write;
 
 pub use input::{ApplyInput, ApplyPaths, MailboxInput};

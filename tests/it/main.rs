@@ -2,3 +2,5 @@
 //! peers (databases, Postfix, Dovecot, SpamAssassin) that `scripts/test` installs and starts.
 
 mod architecture;
+mod mailstack;
+mod support;

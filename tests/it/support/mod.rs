@@ -1,0 +1,3 @@
+//! Private instances of the real programs the integration tests talk to.
+
+pub mod dovecot;
