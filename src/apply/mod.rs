@@ -29,6 +29,7 @@
 //! Invariant: `plan.rs` and `input.rs` do no I/O; only `write.rs` touches the disk and runs
 //! programs.
 
+pub mod cli;
 mod input;
 mod plan;
 pub mod purge;

@@ -37,9 +37,8 @@ pub fn purge_commands(mailboxes: &[Mailbox]) -> Vec<PurgeCommand> {
     out
 }
 
-/// Runs each command; a failure (say, a user Dovecot does not know yet) is returned with the
-/// others still run. `doveadm` exits 0 when the folder does not exist... and 68 for an unknown
-/// user; both outcomes are reported as they are.
+/// Runs each command; a failure (say, a user Dovecot does not know yet) is returned and the
+/// others still run.
 pub fn run_purge(doveadm: &Path, config: Option<&Path>, commands: &[PurgeCommand]) -> Vec<(PurgeCommand, Result<(), String>)> {
     commands
         .iter()
