@@ -101,7 +101,9 @@ impl Plan {
                 diag(&mb.address, "address cannot stand in a Postfix table or does not belong to its domain: left out".into());
                 continue;
             }
-            if !m.password_hash.starts_with('{') || !is_token(&m.password_hash) {
+            // A passwd-file field: printable, no ':' (the separator); commas are fine (argon2 params).
+            let hash = &m.password_hash;
+            if !hash.starts_with('{') || hash.len() > 1024 || !hash.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
                 diag(&mb.address, "password hash is empty or holds ':' or whitespace: left out".into());
                 continue;
             }

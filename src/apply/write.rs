@@ -121,7 +121,7 @@ pub fn write(plan: &Plan, paths: &ApplyPaths) -> ApplyReport {
         None => BTreeMap::new(),
     };
 
-    for (file, text) in pending {
+    for (file, text) in &pending {
         let outcome = match &file.kind {
             FileKind::Sieve { address } => match compiled.get(text.as_str()) {
                 Some(Err(output)) => Err(WriteError::Sievec { address: address.clone(), output: output.clone() }),
