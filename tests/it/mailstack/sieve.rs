@@ -81,7 +81,7 @@ impl Sandbox {
             } else if line.starts_with("* send vacation message") {
                 o.vacation = true;
             } else if let Some(r) = line.strip_prefix("* redirect message to: ") {
-                o.redirects.push(r.to_string());
+                o.redirects.push(r.trim_matches(|c| c == '<' || c == '>').to_string());
             } else if line.starts_with("* discard") {
                 o.discarded = true;
             }
