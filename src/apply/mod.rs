@@ -30,11 +30,13 @@
 //! programs.
 
 pub mod cli;
+mod from_store;
 mod input;
 mod plan;
 pub mod purge;
 mod write;
 
+pub use from_store::apply_from_store;
 pub use input::{ApplyInput, ApplyPaths, MailboxInput};
 pub use plan::{FileKind, Plan, PlanDiagnostic, PlannedFile, encode_file_name};
 pub use write::{ApplyReport, FileOutcome, WriteError, merge_manual_additions, write};

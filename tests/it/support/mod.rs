@@ -1,3 +1,5 @@
-//! Private instances of the real programs the integration tests talk to.
+//! Helpers shared by the integration tests, and private instances of the real programs.
 
+pub mod db;
+// A private Dovecot (LMTP, IMAP, Pigeonhole) reading the files `apply` wrote.
 pub mod dovecot;
