@@ -52,6 +52,16 @@
 //!   thread under a timeout, the failure action with the queue id in the log, forged `X-Spam*`
 //!   headers removed unless from a trusted relay, reload by swapping an `Arc` (SIGHUP, rule file
 //!   changes). Invariant: memory per message is bounded by `max_message_size`.
+//! - `sieve` (pure): `render_sieve(&MailboxSieve) -> RenderedSieve`, one mailbox's Dovecot
+//!   Sieve script: spam to Junk before/after/off decided by the mailbox's effective tag2 against
+//!   the milter's `X-Spam-Score` in whole hundredths (negative scores never spam), user filters,
+//!   the autoresponder (dates, aliases, never for spam), copies. Invariant: every user string
+//!   goes through `sieve::quote`/`single_line`; unusable values become diagnostics, not errors.
+//! - `apply` (pure plan + edge writer): `apply::Plan::build(&ApplyInput, &ApplyPaths)` renders
+//!   every file Postfix and Dovecot read (hash maps, passwd-file, Sieve scripts);
+//!   `apply::write(&plan, &paths) -> ApplyReport` writes them atomically, skips unchanged ones,
+//!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
+//!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
@@ -65,6 +75,7 @@ macro_rules! outln {
 pub mod access;
 pub mod autoconfig;
 pub mod check;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -74,4 +85,5 @@ pub mod model;
 pub mod password;
 pub mod serve;
 pub mod spam;
+pub mod sieve;
 pub mod store;

@@ -16,6 +16,10 @@ const PURE: &[&str] = &[
     "src/spam/policy.rs",
     "src/spam/verdict.rs",
     "src/spam/explain.rs",
+    "src/sieve",
+    "src/apply/plan.rs",
+    "src/apply/plan",
+    "src/apply/input.rs",
 ];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 

@@ -14,3 +14,6 @@ mod cli;
 mod autoconfig;
 mod milter;
 mod spam;
+// Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
+// private Dovecot.
+mod mailstack;
