@@ -1,0 +1,46 @@
+//! Views derived from one `store::MailSnapshot`: the milter's policy directory, the autoconfig
+//! snapshot, and the input of `apply`. The daemon rebuilds them when the change log moves; the
+//! CLI builds them once. Pure functions over plain data: the store read happens at the caller.
+
+use crate::apply::{ApplyInput, MailboxInput};
+use crate::autoconfig::Snapshot as AutoconfigSnapshot;
+use crate::spam::{PolicyDirectory, PolicyValues};
+use crate::store::MailSnapshot;
+
+/// The directory every recipient's policy is resolved from. `default_policy` names the
+/// server's default (`server.default_policy`); a name that does not exist falls back to the
+/// built-in default, and the diagnostic says so.
+pub fn policy_directory(snapshot: &MailSnapshot, default_policy: &str) -> PolicyDirectory {
+    let default = snapshot.policies.iter().find(|p| p.name == default_policy);
+    let values = default.map(PolicyValues::from_policy).unwrap_or_default();
+    let mailboxes: Vec<_> = snapshot.mailboxes.iter().map(|m| m.mailbox.clone()).collect();
+    let mut directory = PolicyDirectory::new(values, &snapshot.policies, &snapshot.domains, &snapshot.alias_domains, &mailboxes, &snapshot.aliases);
+    if default.is_none() {
+        directory.diagnostics.push(format!("server.default_policy '{default_policy}' is not a policy: using the built-in default levels"));
+    }
+    directory
+}
+
+pub fn autoconfig_snapshot(snapshot: &MailSnapshot) -> AutoconfigSnapshot {
+    let addresses = snapshot.mailboxes.iter().map(|m| m.mailbox.address.clone()).chain(snapshot.aliases.iter().map(|a| a.source.clone()));
+    AutoconfigSnapshot::build(&snapshot.domains, &snapshot.server_sets, addresses, &snapshot.alias_domains)
+}
+
+/// What `apply` writes from: each mailbox with its hash and its own effective tag2 level.
+pub fn apply_input(snapshot: &MailSnapshot, directory: &PolicyDirectory) -> ApplyInput {
+    ApplyInput {
+        domains: snapshot.domains.clone(),
+        mailboxes: snapshot
+            .mailboxes
+            .iter()
+            .map(|m| MailboxInput {
+                mailbox: m.mailbox.clone(),
+                password_hash: m.password_hash.clone(),
+                effective_tag2: directory.effective_policy(&m.mailbox.address).values().tag2,
+            })
+            .collect(),
+        aliases: snapshot.aliases.clone(),
+        alias_domains: snapshot.alias_domains.clone(),
+        filters: snapshot.filters.clone(),
+    }
+}
