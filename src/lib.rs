@@ -34,5 +34,6 @@ pub mod config;
 pub mod control;
 pub mod model;
 pub mod password;
+pub mod rules;
 pub mod serve;
 pub mod store;

@@ -2,3 +2,4 @@
 //! peers (databases, Postfix, Dovecot, SpamAssassin) that `scripts/test` installs and starts.
 
 mod architecture;
+mod rules; // the rule engine against SpamAssassin as the oracle, and hostile input
