@@ -395,7 +395,8 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 Err(b) => b,
             }
         }
-        DefKind::Body | DefKind::RawBody | DefKind::Full | DefKind::Uri => {
+        DefKind::Uri => unsupported("uri", "uri rules need SpamAssassin's TLD registry and URI canonicalisation, not implemented"),
+        DefKind::Body | DefKind::RawBody | DefKind::Full => {
             let target = match kind {
                 DefKind::Body => Target::Body,
                 DefKind::RawBody => Target::RawBody,

@@ -4,13 +4,13 @@
 use super::engine::RuleSet;
 use super::message::MessageView;
 
-const SUPPORTED: &[&str] = &["check_body_length", "check_for_missing_to_header", "check_freemail_from", "check_freemail_header", "check_for_mime", "check_for_mime_html", "check_for_mime_html_only"];
+const SUPPORTED: &[&str] = &["check_body_length", "check_for_missing_to_header", "check_freemail_header", "check_for_mime", "check_for_mime_html", "check_for_mime_html_only"];
 
 pub fn is_supported(function: &str, args: &[String]) -> bool {
     match function {
         "check_for_mime" => matches!(args.first().map(String::as_str), Some("mime_attachment")),
-        "check_freemail_header" => args.len() == 1,
-        "check_freemail_from" => args.is_empty(),
+        // check_freemail_from also reads the envelope sender, which needs relay parsing
+        "check_freemail_header" => args.len() == 1 && !args[0].eq_ignore_ascii_case("EnvelopeFrom"),
         f => SUPPORTED.contains(&f),
     }
 }
@@ -22,7 +22,6 @@ pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -
             let to = view.get("To").or_else(|| view.get("Apparently-To"));
             b(to.is_none_or(|v| v.is_empty()))
         }
-        "check_freemail_from" => b(freemail_in(view, "From", set)),
         "check_freemail_header" => b(freemail_in(view, &args[0], set)),
         "check_for_mime" => b(view.parts.iter().any(is_attachment)),
         "check_body_length" => b(args.first().and_then(|a| a.parse::<f64>().ok()).is_some_and(|min| view.pristine_body.len() as f64 <= min)),
@@ -48,10 +47,40 @@ fn freemail_in(view: &MessageView, header: &str, set: &RuleSet) -> bool {
     let Some(v) = view.get(&format!("{header}:addr")) else { return false };
     v.split(|b| *b == b'\n').any(|addr| {
         let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
-        let Some((_, domain)) = a.rsplit_once('@') else { return false };
-        if set.freemail_welcomelist.contains(&a) || set.freemail_welcomelist.contains(domain) {
-            return false;
+        is_freemail(&a, set)
+    })
+}
+
+/// FreeMail's `_is_freemail`: listed domain or wildcard, minus welcomelists and role accounts.
+fn is_freemail(email: &str, set: &RuleSet) -> bool {
+    if email.is_empty() {
+        return false;
+    }
+    let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or(email);
+    if set.freemail_welcomelist.contains(email) || set.freemail_welcomelist.contains(domain) {
+        return false;
+    }
+    static ROLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let role = ROLE.get_or_init(|| {
+        regex::Regex::new(r"(?i)^(?:abuse|support|sales|info|helpdesk|contact|kontakt|(?:post|host|domain)master|undisclosed.*|request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\.[a-f0-9]{8}|-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})|.+=.+=.+)@").expect("static regex")
+    });
+    if role.is_match(email) {
+        return false;
+    }
+    if set.freemail_domains.contains(domain) {
+        return true;
+    }
+    // wildcards: `*` is any run of non-dots, `?` one character, matched against the end of the address
+    set.freemail_domains.iter().filter(|d| d.contains('*') || d.contains('?')).any(|d| {
+        let mut pat = String::from("@(?:");
+        for c in d.chars() {
+            match c {
+                '*' => pat.push_str("[^.]*"),
+                '?' => pat.push('.'),
+                c => pat.push_str(&regex::escape(&c.to_string())),
+            }
         }
-        set.freemail_domains.contains(domain) || set.freemail_domains.iter().any(|d| d.starts_with("*.") && domain.ends_with(&d[1..]))
+        pat.push_str(")$");
+        regex::Regex::new(&pat).is_ok_and(|r| r.is_match(email))
     })
 }

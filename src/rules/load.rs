@@ -19,10 +19,11 @@ fn read_text(path: &Path) -> Result<String, String> {
     if bytes.contains(&0) {
         return Err("file contains NUL bytes (binary data)".into());
     }
-    // rule files are bytes; patterns with Latin-1 bytes keep them as \xNN-equivalent chars
+    // Rule files are bytes to SpamAssassin. A file that is not UTF-8 gets its high bytes written
+    // as \xNN escapes, so a pattern still matches exactly those bytes.
     Ok(match String::from_utf8(bytes) {
         Ok(s) => s,
-        Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
+        Err(e) => e.into_bytes().iter().map(|&b| if b < 0x80 { (b as char).to_string() } else { format!("\\x{b:02X}") }).collect(),
     })
 }
 

@@ -197,7 +197,7 @@ fn push_byte(out: &mut String, b: u8) {
     if b.is_ascii_alphanumeric() || b == b'_' || b == b' ' {
         out.push(b as char);
     } else {
-        out.push_str(&format!("\\x{{{b:02X}}}"));
+        out.push_str(&format!("\\x{b:02X}"));
     }
 }
 
@@ -591,5 +591,17 @@ mod tests {
     fn extended_mode_strips_comments_but_not_class_spaces() {
         assert!(m("/a b # comment\n c/x", "abc"));
         assert!(m("/a[ ]b/x", "a b"));
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::*;
+
+    #[test]
+    fn hex_escapes_match_utf8_bytes() {
+        let r = compile("/caf\\xc3\\xa9 ok/").unwrap();
+        let hay = "caf\u{e9} ok".as_bytes();
+        assert!(r.is_match(hay, &|| latin1(hay)), "{r:?} {}", translate("caf\\xc3\\xa9 ok", "", false).unwrap().pattern);
     }
 }
