@@ -83,6 +83,7 @@ pub mod dns;
 pub mod milter;
 pub mod model;
 pub mod password;
+pub mod rules;
 pub mod serve;
 pub mod spam;
 pub mod sieve;

@@ -20,6 +20,17 @@ const PURE: &[&str] = &[
     "src/apply/plan.rs",
     "src/apply/plan",
     "src/apply/input.rs",
+    // the rule engine; its file edge is src/rules/load.rs and src/rules/cli.rs
+    "src/rules/engine.rs",
+    "src/rules/evals.rs",
+    "src/rules/expr.rs",
+    "src/rules/header_get.rs",
+    "src/rules/html.rs",
+    "src/rules/message.rs",
+    "src/rules/parse.rs",
+    "src/rules/perl_regex.rs",
+    "src/rules/rspamd.rs",
+    "src/rules/uri.rs",
 ];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 
