@@ -62,6 +62,8 @@
 //!   `apply::write(&plan, &paths) -> ApplyReport` writes them atomically, skips unchanged ones,
 //!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
 //!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
+//! - `views` (pure): what the daemon and the CLI derive from one `store::MailSnapshot`: the
+//!   milter's `spam::PolicyDirectory` and the `autoconfig::Snapshot`.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
@@ -88,3 +90,4 @@ pub mod serve;
 pub mod spam;
 pub mod sieve;
 pub mod store;
+pub mod views;

@@ -1,8 +1,7 @@
-//! Views derived from one `store::MailSnapshot`: the milter's policy directory, the autoconfig
-//! snapshot, and the input of `apply`. The daemon rebuilds them when the change log moves; the
+//! Views derived from one `store::MailSnapshot`: the milter's policy directory and the
+//! autoconfig snapshot (`apply` builds its input with `ApplyInput::from_snapshot`). The daemon rebuilds them when the change log moves; the
 //! CLI builds them once. Pure functions over plain data: the store read happens at the caller.
 
-use crate::apply::{ApplyInput, MailboxInput};
 use crate::autoconfig::Snapshot as AutoconfigSnapshot;
 use crate::spam::{PolicyDirectory, PolicyValues};
 use crate::store::MailSnapshot;
@@ -24,23 +23,4 @@ pub fn policy_directory(snapshot: &MailSnapshot, default_policy: &str) -> Policy
 pub fn autoconfig_snapshot(snapshot: &MailSnapshot) -> AutoconfigSnapshot {
     let addresses = snapshot.mailboxes.iter().map(|m| m.mailbox.address.clone()).chain(snapshot.aliases.iter().map(|a| a.source.clone()));
     AutoconfigSnapshot::build(&snapshot.domains, &snapshot.server_sets, addresses, &snapshot.alias_domains)
-}
-
-/// What `apply` writes from: each mailbox with its hash and its own effective tag2 level.
-pub fn apply_input(snapshot: &MailSnapshot, directory: &PolicyDirectory) -> ApplyInput {
-    ApplyInput {
-        domains: snapshot.domains.clone(),
-        mailboxes: snapshot
-            .mailboxes
-            .iter()
-            .map(|m| MailboxInput {
-                mailbox: m.mailbox.clone(),
-                password_hash: m.password_hash.clone(),
-                effective_tag2: directory.effective_policy(&m.mailbox.address).values().tag2,
-            })
-            .collect(),
-        aliases: snapshot.aliases.clone(),
-        alias_domains: snapshot.alias_domains.clone(),
-        filters: snapshot.filters.clone(),
-    }
 }

@@ -30,16 +30,13 @@ pub enum CheckCommand {
         /// Seconds to wait for each DNS answer and HTTP request.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
 /// Exit code 0 when every client found a configuration, 1 when one did not, 2 on bad input.
-pub async fn run(command: CheckCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
+pub async fn run(command: CheckCommand, json: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
     match command {
-        CheckCommand::Autoconfig { address, resolver, http_port, https_port, ca_file, timeout, json } => {
+        CheckCommand::Autoconfig { address, resolver, http_port, https_port, ca_file, timeout } => {
             let address = match decode_address(&address) {
                 Ok(a) => a,
                 Err(e) => {

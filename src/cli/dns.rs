@@ -10,6 +10,8 @@ pub enum DnsCommand {
     Zone(ZoneCommand),
     #[command(subcommand)]
     Record(RecordCommand),
+    /// The records DOMAIN needs so clients and servers find it (zone syntax, or --json).
+    Records { domain: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +50,7 @@ pub enum RecordCommand {
 pub async fn run(ctx: &Context, cmd: DnsCommand) -> anyhow::Result<i32> {
     let (control, actor) = ctx.control().await?;
     match cmd {
+        DnsCommand::Records { .. } => unreachable!("dispatched to cli::parts"),
         DnsCommand::Zone(ZoneCommand::Add { name, customer }) => {
             let z = control.add_dns_zone(&actor, &name, &customer).await?;
             ctx.out.done(&format!("added DNS zone {}", z.name), serde_json::json!({ "name": z.name }));

@@ -6,6 +6,7 @@ mod dns;
 mod log;
 mod mail;
 mod output;
+mod parts;
 mod policy;
 
 use crate::access::Actor;
@@ -80,6 +81,18 @@ pub enum Command {
     Dns(dns::DnsCommand),
     /// The change log (audit trail).
     Log(log::LogArgs),
+    /// SpamAssassin-format rules: lint, test a message, export for Rspamd, update, publish.
+    #[command(subcommand)]
+    Rules(crate::rules::cli::RulesCommand),
+    /// Explain X-Spam-* headers and what a recipient's policy does with them.
+    #[command(subcommand)]
+    Spam(crate::spam::cli::SpamCommand),
+    /// Check what mail clients would configure for an address.
+    #[command(subcommand)]
+    Check(crate::check::cli::CheckCommand),
+    /// Write the Postfix maps, Dovecot passdb and Sieve scripts of this server; purge Junk.
+    #[command(subcommand)]
+    Apply(crate::apply::cli::ApplyCommand),
 }
 
 /// What every command needs: the configuration, the output mode and who acts.
@@ -135,11 +148,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Mailbox(cmd) => mail::run_mailbox(&ctx, cmd).await,
         Command::Alias(cmd) => mail::run_alias(&ctx, cmd).await,
         Command::Filter(cmd) => mail::run_filter(&ctx, cmd).await,
+        Command::Policy(policy::PolicyCommand::Explain { address }) => parts::run_policy_explain(&ctx, &address).await,
         Command::Policy(cmd) => policy::run_policy(&ctx, cmd).await,
         Command::Serverset(cmd) => policy::run_server_set(&ctx, cmd).await,
         Command::Site(cmd) => policy::run_site(&ctx, cmd).await,
+        Command::Dns(dns::DnsCommand::Records { domain }) => parts::run_dns_records(&ctx, &domain).await,
         Command::Dns(cmd) => dns::run(&ctx, cmd).await,
         Command::Log(args) => log::run(&ctx, args).await,
+        Command::Rules(cmd) => parts::run_rules(&ctx, cmd).await,
+        Command::Spam(cmd) => parts::run_spam(&ctx, cmd).await,
+        Command::Check(cmd) => parts::run_check(&ctx, cmd).await,
+        Command::Apply(cmd) => parts::run_apply(&ctx, cmd).await,
     }
 }
 

@@ -45,6 +45,11 @@ pub enum PolicyCommand {
     Del {
         name: String,
     },
+    /// Which policy values apply to ADDRESS and where each comes from (mailbox, domain, server
+    /// default).
+    Explain {
+        address: String,
+    },
 }
 
 pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32> {
@@ -86,6 +91,7 @@ pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32
             control.delete_policy(&actor, &name).await?;
             ctx.out.done(&format!("deleted policy {name}"), serde_json::json!({}));
         }
+        PolicyCommand::Explain { .. } => unreachable!("dispatched to cli::parts"),
     }
     Ok(0)
 }

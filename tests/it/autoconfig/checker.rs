@@ -116,17 +116,17 @@ async fn check_command_prints_json_and_exits_1_when_a_client_finds_nothing() {
     std::fs::write(&zone, zone_text()).unwrap();
     let (_dns, dns_addr) = start_dns(&zone).await;
     let http = start_autoconfig().await;
-    let command = CheckCommand::Autoconfig { address: "Alice@Example.org".into(), resolver: Some(dns_addr), http_port: http.port(), https_port: http.port(), ca_file: None, timeout: 5, json: true };
+    let command = CheckCommand::Autoconfig { address: "Alice@Example.org".into(), resolver: Some(dns_addr), http_port: http.port(), https_port: http.port(), ca_file: None, timeout: 5, };
     let mut out = Vec::new();
-    let code = run(command, &mut out).await.unwrap();
+    let code = run(command, true, &mut out).await.unwrap();
     assert_eq!(code, 1, "Outlook finds nothing without HTTPS");
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(json["address"], "alice@example.org");
     assert_eq!(json["clients"][0]["document"]["incoming"][0]["host"], "mail.example.net");
 
-    let bad = CheckCommand::Autoconfig { address: "not an address".into(), resolver: Some(dns_addr), http_port: 80, https_port: 443, ca_file: None, timeout: 1, json: false };
+    let bad = CheckCommand::Autoconfig { address: "not an address".into(), resolver: Some(dns_addr), http_port: 80, https_port: 443, ca_file: None, timeout: 1, };
     let mut out = Vec::new();
-    assert_eq!(run(bad, &mut out).await.unwrap(), 2);
+    assert_eq!(run(bad, false, &mut out).await.unwrap(), 2);
     assert!(String::from_utf8(out).unwrap().starts_with("invalid address"));
 }
 
