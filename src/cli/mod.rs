@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 pub use output::Output;
+pub use parts::apply_paths;
 
 #[derive(Parser, Debug)]
 #[command(name = "mailward", version, about = "Mail hosting next to Postfix and Dovecot: accounts, domains, mailboxes, spam policies, autoconfig, milter")]

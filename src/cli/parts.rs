@@ -61,11 +61,12 @@ pub async fn run_dns_records(ctx: &Context, domain: &str) -> anyhow::Result<i32>
     Ok(0)
 }
 
-pub fn apply_paths(ctx: &Context) -> ApplyPaths {
+/// Where `apply` writes, from the `[apply]` section over Debian's defaults.
+pub fn apply_paths(config: &crate::config::Config) -> ApplyPaths {
     let mut paths = ApplyPaths::debian_defaults();
-    paths.postfix_dir = ctx.config.apply.postfix_dir.clone();
-    paths.dovecot_passwd = ctx.config.apply.dovecot_dir.join("passwd");
-    paths.sieve_dir = ctx.config.apply.sieve_dir.clone();
+    paths.postfix_dir = config.apply.postfix_dir.clone();
+    paths.dovecot_passwd = config.apply.dovecot_dir.join("passwd");
+    paths.sieve_dir = config.apply.sieve_dir.clone();
     paths
 }
 
@@ -74,7 +75,7 @@ pub async fn run_apply(ctx: &Context, cmd: crate::apply::cli::ApplyCommand) -> a
     let snapshot = store.mail_snapshot(Some(&ctx.config.server.name)).await?;
     let directory = crate::views::policy_directory(&snapshot, &ctx.config.server.default_policy);
     let input = ApplyInput::from_snapshot(&snapshot, |m| directory.effective_policy(&m.address).values().tag2);
-    let paths = apply_paths(ctx);
+    let paths = apply_paths(&ctx.config);
     let json = ctx.out.json;
     tokio::task::spawn_blocking(move || crate::apply::cli::run(&cmd, &input, &paths, json, &mut stdout())).await?
 }

@@ -138,7 +138,7 @@ fn start_serve(bin: &Path, data: &Path, http: u16, admin: u16) -> (std::process:
         .env("MAILWARD_DATA_DIR", data)
         .env_remove("MAILWARD_CONFIG")
         .env_remove("MAILWARD_ADMIN_PASSWORD")
-        .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}"), "--milter-listen", "inet:127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -146,7 +146,7 @@ fn start_serve(bin: &Path, data: &Path, http: u16, admin: u16) -> (std::process:
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     while let Some(Ok(line)) = lines.next() {
-        let done = line.starts_with("admin HTTP");
+        let done = line.starts_with("milter listening");
         seen.push(line);
         if done {
             break;
@@ -172,6 +172,24 @@ fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() 
     assert!(metrics.contains("mailward_mailboxes 2") && metrics.contains("mailward_domains 1"), "{metrics}");
     let health = http_get(&format!("127.0.0.1:{admin}"), "/api/v1/health");
     assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+
+    // The public listener answers autoconfig for the demo domain, and picks up a new domain
+    // added from the CLI while serve runs (the change log moved).
+    let public = format!("127.0.0.1:{http}");
+    let answer = http_get(&public, "/mail/config-v1.1.xml?emailaddress=alice@example.org");
+    assert!(answer.contains(" 200 ") && answer.contains("<hostname>mail.example.org</hostname>") && answer.contains("<port>993</port>"), "{answer}");
+    let unknown = http_get(&public, "/mail/config-v1.1.xml?emailaddress=someone@new.example");
+    assert!(unknown.contains(" 404 "), "{unknown}");
+    ok(&data, &["domain", "add", "new.example", "--customer", "demo-customer", "--server-set", "mail.example.org"]);
+    let mut refreshed = String::new();
+    for _ in 0..50 {
+        refreshed = http_get(&public, "/mail/config-v1.1.xml?emailaddress=someone@new.example");
+        if refreshed.contains(" 200 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(refreshed.contains(" 200 ") && refreshed.contains("mail.example.org"), "autoconfig did not pick up the new domain: {refreshed}");
 
     // SIGTERM: a clean exit.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -205,7 +223,7 @@ fn serve_reports_a_busy_port_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = mailward(dir.path()).args(["serve", "--http-listen", &addr, "--admin-listen", "127.0.0.1:0"]).output().unwrap();
+    let out = mailward(dir.path()).args(["serve", "--http-listen", &addr, "--admin-listen", "127.0.0.1:0", "--milter-listen", "inet:127.0.0.1:0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains(&format!("cannot listen on {addr} (public HTTP)")), "{stderr}");
