@@ -25,6 +25,9 @@
 //!   the ownership scope, `access::authorize`, then call the store. Invariant: every write path
 //!   goes through it, so privileges and limits are enforced in one place.
 //! - `cli` (edge): `mailward <noun> <verb>` argument parsing and output (`--json`).
+//! - `api` (edge): the REST API on the admin listener (`/api/v1/...`), HTTP Basic logins through
+//!   `Control::authenticate`, every handler one `control` call. Invariant: no SQL, no privilege
+//!   decision of its own; internal errors are logged and answered with a generic 500.
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
 //! - `autoconfig` (pure core, edge in `autoconfig::http`): Thunderbird autoconfig, Outlook
 //!   autodiscover (POX and the JSON stub) and Apple profiles, answered from an in-memory
@@ -75,6 +78,7 @@ macro_rules! outln {
 }
 
 pub mod access;
+pub mod api;
 pub mod autoconfig;
 pub mod check;
 pub mod apply;

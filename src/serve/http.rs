@@ -17,6 +17,6 @@ pub fn public_router(autoconfig: std::sync::Arc<crate::autoconfig::AutoconfigSta
     Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" })).merge(crate::autoconfig::router(autoconfig))
 }
 
-pub fn admin_router(store: crate::store::Store) -> Router {
-    super::admin::router(store)
+pub fn admin_router(store: crate::store::Store, public_hostname: String) -> Router {
+    super::admin::router(store, public_hostname)
 }

@@ -104,7 +104,7 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(async_io(serve_http(public, public_router(autoconfig.clone()), shutdown_rx.clone())));
-    tasks.spawn(async_io(serve_http(admin, admin_router(store.clone()), shutdown_rx.clone())));
+    tasks.spawn(async_io(serve_http(admin, admin_router(store.clone(), config.server.public_hostname.clone()), shutdown_rx.clone())));
     tasks.spawn(async_io(crate::milter::run(milter_listener, milter.clone(), stopped(shutdown_rx.clone()))));
     let sighup = crate::milter::reload_on_sighup(milter.clone(), loader.clone())?;
     let rule_watch = crate::milter::reload_on_rule_change(milter.clone(), loader, config.rules.paths.clone(), std::time::Duration::from_secs(10));

@@ -11,6 +11,8 @@ mod store;
 mod privileges;
 // The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
 mod cli;
+// The REST API on the admin listener.
+mod api;
 mod autoconfig;
 mod milter;
 mod spam;
