@@ -64,7 +64,7 @@ run() { # name port kind connections
 wrk -t1 -c4 -d2s "http://127.0.0.1:$MW_PORT$GET_PATH" >/dev/null
 wrk -t1 -c4 -d2s "http://127.0.0.1:$AX_PORT$GET_PATH" >/dev/null
 
-echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | xargs); $(uname -sr)"
+echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | xargs); $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "automx2 $AUTOMX2_VERSION on gunicorn $GUNICORN_VERSION ($WORKERS sync workers, SQLite); mailward release build"
 echo "$DOMAINS domains, wrk -t$THREADS -d$DURATION, connections: $CONNECTIONS, loopback"
 echo
