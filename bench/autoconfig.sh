@@ -2,13 +2,13 @@
 # Autoconfig benchmark: mailward's autoconfig router vs automx2 (PyPI) behind gunicorn, both
 # seeded with the same domains, measured with wrk in one run on this machine.
 #   bench/autoconfig.sh            # 1000 domains, 10 s per run, 32 connections
-#   DOMAINS=10000 DURATION=20s CONNECTIONS=64 bench/autoconfig.sh
+#   DOMAINS=10000 DURATION=20s CONNECTIONS="8 64" bench/autoconfig.sh
 # Needs: cargo, python3 (venv), wrk (Debian package), curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DOMAINS=${DOMAINS:-1000}
 DURATION=${DURATION:-10s}
-CONNECTIONS=${CONNECTIONS:-32}
+CONNECTIONS=${CONNECTIONS:-"4 32"}
 THREADS=${THREADS:-2}
 WORKERS=${WORKERS:-$(( 2 * $(nproc) + 1 ))}
 WORK=$(mktemp -d)
@@ -48,8 +48,8 @@ for port in "$MW_PORT" "$AX_PORT"; do
   curl -sf -X POST -H 'Content-Type: text/xml' --data-binary @<(sed -n '/<?xml/,/<\/Autodiscover>/p' bench/autodiscover_post.lua | sed 's/^wrk.body = \[\[//; s/\]\]$//') "http://127.0.0.1:$port/autodiscover/autodiscover.xml" | grep -q "<Server>mail.bench.example</Server>" || { echo "autodiscover answer on $port is wrong" >&2; exit 1; }
 done
 
-run() { # name port kind
-  local args=(-t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency)
+run() { # name port kind connections
+  local args=(-t "$THREADS" -c "$4" -d "$DURATION" --latency)
   local out
   if [ "$3" = get ]; then out=$(wrk "${args[@]}" "http://127.0.0.1:$2$GET_PATH"); else out=$(wrk "${args[@]}" -s bench/autodiscover_post.lua "http://127.0.0.1:$2/autodiscover/autodiscover.xml"); fi
   local rps p50 p99 errors
@@ -57,20 +57,22 @@ run() { # name port kind
   p50=$(awk '$1=="50%"{print $2}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$3" "$rps" "$p50" "$p99" "${errors:-none}"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$3" "$4" "$rps" "$p50" "$p99" "${errors:-none}"
 }
 
 # Warm-up (page cache, gunicorn workers, allocator).
 wrk -t1 -c4 -d2s "http://127.0.0.1:$MW_PORT$GET_PATH" >/dev/null
 wrk -t1 -c4 -d2s "http://127.0.0.1:$AX_PORT$GET_PATH" >/dev/null
 
-echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | xargs); $(uname -sr)"
+echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | xargs); $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "automx2 $AUTOMX2_VERSION on gunicorn $GUNICORN_VERSION ($WORKERS sync workers, SQLite); mailward release build"
-echo "$DOMAINS domains, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, loopback"
+echo "$DOMAINS domains, wrk -t$THREADS -d$DURATION, connections: $CONNECTIONS, loopback"
 echo
-echo "| server | request | requests/s | p50 | p99 | errors |"
-echo "|---|---|---|---|---|---|"
-run mailward "$MW_PORT" get
-run automx2 "$AX_PORT" get
-run mailward "$MW_PORT" post
-run automx2 "$AX_PORT" post
+echo "| server | request | connections | requests/s | p50 | p99 | errors |"
+echo "|---|---|---|---|---|---|---|"
+for c in $CONNECTIONS; do
+  run mailward "$MW_PORT" get "$c"
+  run automx2 "$AX_PORT" get "$c"
+  run mailward "$MW_PORT" post "$c"
+  run automx2 "$AX_PORT" post "$c"
+done

@@ -288,10 +288,10 @@ impl Checker {
             Err(e) => e,
         };
         report.attempts.push(Attempt { method: "GET", url, accepted: false, outcome: text });
-        if let Some((host, port, target_path)) = redirect {
-            if self.outlook_post(&mut report, &host, port, &target_path, &body, " (after the HTTP redirect)").await {
-                return report;
-            }
+        if let Some((host, port, target_path)) = redirect
+            && self.outlook_post(&mut report, &host, port, &target_path, &body, " (after the HTTP redirect)").await
+        {
+            return report;
         }
 
         // SRV: lowest priority first; a "." target means explicitly not offered.

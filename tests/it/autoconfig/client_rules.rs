@@ -207,6 +207,22 @@ async fn mobileconfig_is_an_apple_profile_with_fresh_uuids() {
     let uuids = |body: &str| body.split("<key>PayloadUUID</key>").skip(1).map(|s| s[..60].to_string()).collect::<Vec<_>>();
     assert_ne!(uuids(&first.body), uuids(&second.body));
     assert_eq!(get(&state, "/mobileconfig", "example.org").await.status, 400, "a profile needs an address");
+
+    // Python's plistlib (a full property-list reader) sees the values iOS would.
+    let script = "import json, plistlib, sys; p = plistlib.loads(sys.stdin.buffer.read()); m = p['PayloadContent'][0]; print(json.dumps({k: m[k] for k in ('EmailAccountType', 'IncomingMailServerHostName', 'IncomingMailServerPortNumber', 'IncomingMailServerUseSSL', 'OutgoingMailServerPortNumber', 'OutgoingMailServerUsername', 'PayloadType')} | {'type': p['PayloadType'], 'removal': p['PayloadRemovalDisallowed']}))";
+    let mut child = std::process::Command::new("python3").args(["-c", script]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &first.bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        read,
+        serde_json::json!({
+            "EmailAccountType": "EmailTypeIMAP", "IncomingMailServerHostName": "mail.example.net", "IncomingMailServerPortNumber": 993,
+            "IncomingMailServerUseSSL": true, "OutgoingMailServerPortNumber": 465, "OutgoingMailServerUsername": "alice@example.org",
+            "PayloadType": "com.apple.mail.managed", "type": "Configuration", "removal": false
+        })
+    );
 }
 
 #[tokio::test]
