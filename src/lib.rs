@@ -47,6 +47,7 @@ pub mod control;
 pub mod milter;
 pub mod model;
 pub mod password;
+pub mod rules;
 pub mod serve;
 pub mod spam;
 pub mod store;

@@ -3,7 +3,27 @@
 
 use std::path::Path;
 
-const PURE: &[&str] = &["src/model", "src/access", "src/password.rs", "src/spam/headers.rs", "src/spam/policy.rs", "src/spam/verdict.rs", "src/spam/explain.rs"];
+const PURE: &[&str] = &[
+    "src/model",
+    "src/access",
+    "src/password.rs",
+    // the rule engine; its file edge is src/rules/load.rs and src/rules/cli.rs
+    "src/rules/engine.rs",
+    "src/rules/evals.rs",
+    "src/rules/expr.rs",
+    "src/rules/header_get.rs",
+    "src/rules/html.rs",
+    "src/rules/message.rs",
+    "src/rules/parse.rs",
+    "src/rules/perl_regex.rs",
+    "src/rules/rspamd.rs",
+    "src/rules/uri.rs",
+    // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs
+    "src/spam/headers.rs",
+    "src/spam/policy.rs",
+    "src/spam/verdict.rs",
+    "src/spam/explain.rs",
+];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {

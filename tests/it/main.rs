@@ -2,6 +2,7 @@
 //! peers (databases, Postfix, Dovecot, SpamAssassin) that `scripts/test` installs and starts.
 
 mod architecture;
-mod milter;
-mod spam;
-mod support;
+mod milter; // the milter in-process (indymilter-test) and behind a private Postfix (swaks)
+mod rules; // the rule engine against SpamAssassin as the oracle, and hostile input
+mod spam; // `spam explain` / `policy explain` output, golden files
+mod support; // private instances of real peers (Postfix)

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use mailward::milter::{RawMilterConfig, Scorer};
 
-use super::{KeywordScorer, RunningMilter};
+use super::RunningMilter;
 use crate::support::postfix::{Postfix, PostfixOptions};
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
 fn scorer() -> Arc<dyn Scorer> {
-    super::engine_scorer().unwrap_or_else(|| KeywordScorer::new())
+    super::engine_scorer()
 }
 
 fn mailboxes() -> Vec<String> {
