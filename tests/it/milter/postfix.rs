@@ -79,6 +79,7 @@ async fn postfix_delivers_ham_and_tagged_spam_and_refuses_gtube_at_kill_level() 
         let m = blocking(move || p.wait_for_messages(rcpt, 1)).await;
         let score: f64 = header_value(&m[0], "X-Spam-Score").unwrap().parse().unwrap();
         assert!(score >= 100.0, "{}", m[0]);
+        assert!(header_value(&m[0], "X-Spam-Status").unwrap().contains("GTUBE="), "{}", m[0]);
         // Over both tag2 levels (5 and the spam lover's 999): flagged for both.
         assert_eq!(header_value(&m[0], "X-Spam-Flag"), Some("YES"));
     }
