@@ -337,8 +337,9 @@ fn header_param(value: &str, param: &str) -> Option<String> {
     None
 }
 
+/// The last instance, as `Node::header` returns in scalar context.
 fn first_header<'h>(headers: &'h [HeaderField], name: &str) -> Option<&'h HeaderField> {
-    headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))
+    headers.iter().rev().find(|h| h.name.eq_ignore_ascii_case(name))
 }
 
 fn part_from(headers: Vec<HeaderField>, raw_body: &[u8], default_type: &str) -> Part {
@@ -378,48 +379,46 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
         let ct = first_header(&part.headers, "content-type").map(|h| String::from_utf8_lossy(&decode_header_value("content-type", &h.raw)).to_string()).unwrap_or_default();
         if let Some(boundary) = header_param(&ct, "boundary") {
             let child_default = if part.content_type == "multipart/digest" { "message/rfc822" } else { "text/plain" };
+            // Mail::SpamAssassin::Message::_parse_multipart: skip to the first boundary line (or
+            // keep everything when there is none), then cut a part at every boundary line and at
+            // the end of the body.
             let delim = format!("--{boundary}");
-            let mut sections: Vec<&[u8]> = Vec::new();
-            let mut start: Option<usize> = None;
-            let mut pos = 0;
-            let mut closed = false;
-            while pos < body.len() {
-                let end = body[pos..].iter().position(|&b| b == b'\n').map(|p| pos + p + 1).unwrap_or(body.len());
-                let line = &body[pos..end];
-                if line.starts_with(delim.as_bytes()) {
-                    let after = &line[delim.len()..];
-                    if let Some(s) = start {
-                        // the newline before the delimiter belongs to the delimiter
-                        let mut e = pos;
-                        if e > s && body[e - 1] == b'\n' {
-                            e -= 1;
-                            if e > s && body[e - 1] == b'\r' {
-                                e -= 1;
-                            }
+            let is_boundary = |line: &[u8]| -> Option<bool> {
+                let rest = line.strip_prefix(delim.as_bytes())?;
+                let (closing, rest) = match rest.strip_prefix(b"--") {
+                    Some(r) => (true, r),
+                    None => (false, rest),
+                };
+                rest.iter().all(|b| b.is_ascii_whitespace()).then_some(closing)
+            };
+            let lines: Vec<&[u8]> = body.split_inclusive(|&b| b == b'\n').collect();
+            let first = lines.iter().position(|l| is_boundary(l) == Some(false)).map(|p| p + 1).unwrap_or(0);
+            let mut sections: Vec<Vec<u8>> = Vec::new();
+            let mut current: Vec<u8> = Vec::new();
+            let total = lines.len();
+            for (n, line) in lines.iter().enumerate().skip(first) {
+                let boundary = is_boundary(line);
+                if boundary.is_none() {
+                    current.extend_from_slice(line);
+                }
+                if n + 1 == total || boundary.is_some() {
+                    if boundary.is_some() {
+                        // the newline before a boundary belongs to the boundary
+                        if current.ends_with(b"\n") {
+                            current.pop();
                         }
-                        sections.push(&body[s..e.max(s)]);
                     }
-                    if after.starts_with(b"--") {
-                        closed = true;
-                        start = None;
+                    sections.push(std::mem::take(&mut current));
+                    if boundary == Some(true) {
                         break;
                     }
-                    start = Some(end);
-                }
-                pos = end;
-            }
-            if !closed {
-                if let Some(s) = start {
-                    sections.push(&body[s..]);
                 }
             }
             if sections.is_empty() {
-                // multipart without parts: SpamAssassin treats the body as text
-                out.push(Part { content_type: "text/plain".into(), ..part });
                 return;
             }
             for sec in sections {
-                let (h, body_at, _) = split_header_block(sec);
+                let (h, body_at, _) = split_header_block(&sec);
                 collect_parts(h, &sec[body_at.min(sec.len())..], child_default, out, depth + 1);
             }
             return;
@@ -462,7 +461,22 @@ impl MessageView {
         };
         let (headers, body_at, missing_sep) = split_header_block(&work);
         let pristine_body = data[pristine_body_at.min(data.len())..].to_vec();
-        let body = &work[body_at.min(work.len())..];
+        let mut body = work[body_at.min(work.len())..].to_vec();
+        {
+            // bug 6845: a multipart body that starts with neither a blank line nor its boundary
+            // gets a blank line, so leading MIME headers are not taken as part headers
+            let ct = first_header(&headers, "content-type").map(|h| String::from_utf8_lossy(&decode_header_value("content-type", &h.raw)).to_string()).unwrap_or_default();
+            let is_multi = ct.trim_start().to_ascii_lowercase().starts_with("multipart/");
+            let first_line = body.split(|&b| b == b'\n').next().unwrap_or(&[]);
+            let multi_line = body.iter().filter(|&&b| b == b'\n').count() >= 1;
+            if is_multi && multi_line && first_line.iter().any(|b| !b.is_ascii_whitespace()) {
+                let starts_with_boundary = header_param(&ct, "boundary").is_some_and(|bd| first_line.starts_with(format!("--{bd}").as_bytes()));
+                if !starts_with_boundary {
+                    body.insert(0, b'\n');
+                }
+            }
+        }
+        let body = &body[..];
         let mut parts = Vec::new();
         collect_parts(headers.clone(), body, "text/plain", &mut parts, 0);
         MessageView {
@@ -523,7 +537,7 @@ impl MessageView {
         self.html_parts.get_or_init(|| {
             self.parts
                 .iter()
-                .map(|p| if p.effective_type() == "text/html" && !p.decoded.is_empty() { super::html::render(&p.decoded) } else { HtmlRender::default() })
+                .map(|p| if p.effective_type() == "text/html" && !p.decoded.is_empty() { super::html::render(&normalize_charset(&p.decoded, p.charset.as_deref())) } else { HtmlRender::default() })
                 .collect()
         })
     }
@@ -531,6 +545,10 @@ impl MessageView {
     /// The body lines body rules match, Subject first.
     pub fn rendered_body(&self) -> &Vec<Vec<u8>> {
         self.rendered.get_or_init(|| {
+            if self.parts.is_empty() {
+                // SpamAssassin renders nothing, not even the Subject, for a message without parts
+                return Vec::new();
+            }
             let renders = self.html_renders();
             let mut subject = self.header_values("subject").pop().unwrap_or_else(|| b"\n".to_vec());
             if subject.is_empty() {
@@ -544,7 +562,7 @@ impl MessageView {
                 let et = p.effective_type();
                 let mut rnd = match et {
                     "text/html" => renders[i].text.clone(),
-                    "text/plain" => p.decoded.clone(),
+                    "text/plain" => normalize_charset(&p.decoded, p.charset.as_deref()),
                     _ => continue,
                 };
                 if rnd.len() > BODY_PART_SCAN_SIZE {
@@ -580,6 +598,32 @@ impl MessageView {
 
     pub fn uris(&self) -> &Vec<Vec<u8>> {
         self.uris.get_or_init(|| super::uri::extract(self, self.html_renders()))
+    }
+}
+
+/// Text as SpamAssassin 4 renders it (`normalize_charset`): UTF-8 kept, other charsets decoded
+/// to UTF-8, undeclared 8-bit text read as Windows-1252.
+pub fn normalize_charset(bytes: &[u8], charset: Option<&str>) -> Vec<u8> {
+    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+        return bytes.to_vec();
+    }
+    let cs = charset.unwrap_or("us-ascii").to_ascii_lowercase();
+    let cs = if cs == "us-ascii" || cs == "ascii" || cs.is_empty() { "windows-1252".to_string() } else { cs };
+    match mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
+        Some(dec) => dec(bytes).into_bytes(),
+        None => bytes.iter().map(|&b| b as char).collect::<String>().into_bytes(),
+    }
+}
+
+/// Length of a Unicode whitespace character (UTF-8 encoded, beyond ASCII) starting at `t[i]`.
+fn unicode_space_len(t: &[u8], i: usize) -> usize {
+    match (t.get(i), t.get(i + 1), t.get(i + 2)) {
+        (Some(0xC2), Some(0x85 | 0xA0), _) => 2,
+        (Some(0xE1), Some(0x9A), Some(0x80)) => 3,
+        (Some(0xE2), Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) => 3,
+        (Some(0xE2), Some(0x81), Some(0x9F)) => 3,
+        (Some(0xE3), Some(0x80), Some(0x80)) => 3,
+        _ => 0,
     }
 }
 
@@ -650,15 +694,20 @@ fn normalize_paragraphs(text: &[u8]) -> Vec<u8> {
     // s/\s+/ /gs then tr/\x00/\n/
     let mut out = Vec::with_capacity(step.len());
     let mut in_ws = false;
-    for b in step {
-        if is_ws(b) {
+    let mut i = 0;
+    while i < step.len() {
+        let b = step[i];
+        let uni = if b >= 0x80 { unicode_space_len(&step, i) } else { 0 };
+        if is_ws(b) || uni > 0 {
             if !in_ws {
                 out.push(b' ');
             }
             in_ws = true;
+            i += uni.max(1);
         } else {
             in_ws = false;
             out.push(if b == 0 { b'\n' } else { b });
+            i += 1;
         }
     }
     out

@@ -31,6 +31,11 @@ const PURE: &[&str] = &[
     "src/rules/perl_regex.rs",
     "src/rules/rspamd.rs",
     "src/rules/uri.rs",
+    // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs
+    "src/spam/headers.rs",
+    "src/spam/policy.rs",
+    "src/spam/verdict.rs",
+    "src/spam/explain.rs",
 ];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 

@@ -13,8 +13,11 @@ mod privileges;
 mod cli;
 // The REST API on the admin listener.
 mod api;
+// Autoconfig answers, client rules, hostile requests, the checker.
 mod autoconfig;
+// The milter in-process (indymilter-test) and behind a private Postfix (swaks).
 mod milter;
+// `spam explain` / `policy explain` output, golden files.
 mod spam;
 // Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
 // private Dovecot.

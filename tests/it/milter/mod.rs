@@ -53,9 +53,13 @@ impl Scorer for KeywordScorer {
 /// A body that scores 12 (over Permissive's tag2, under its kill level).
 pub const SPAM_12: &str = "SCORE=12";
 
-/// The real rule engine, when it is available on this branch.
-pub fn engine_scorer() -> Option<Arc<dyn Scorer>> {
-    None
+/// The real rule engine on SpamAssassin's rules (GTUBE and the rest) plus one local rule that
+/// makes `SPAM_12` score 12, so policy levels can be crossed on purpose.
+pub fn engine_scorer() -> Arc<dyn Scorer> {
+    static LOCAL: &str = "body MAILWARD_TEST_SPAM /SCORE=12/\ndescribe MAILWARD_TEST_SPAM test message that scores 12\nscore MAILWARD_TEST_SPAM 12\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("99_test.cf"), LOCAL).unwrap();
+    mailward::milter::load_rule_scorer(&[PathBuf::from("/usr/share/spamassassin"), dir.path().to_path_buf()]).unwrap()
 }
 
 fn policy(id: i64, name: &str, tag: f64, tag2: f64, kill: f64, lover: bool) -> SpamPolicy {

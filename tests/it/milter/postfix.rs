@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use mailward::milter::{RawMilterConfig, Scorer};
 
-use super::{KeywordScorer, RunningMilter};
+use super::RunningMilter;
 use crate::support::postfix::{Postfix, PostfixOptions};
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
 fn scorer() -> Arc<dyn Scorer> {
-    super::engine_scorer().unwrap_or_else(|| KeywordScorer::new())
+    super::engine_scorer()
 }
 
 fn mailboxes() -> Vec<String> {
@@ -79,6 +79,7 @@ async fn postfix_delivers_ham_and_tagged_spam_and_refuses_gtube_at_kill_level() 
         let m = blocking(move || p.wait_for_messages(rcpt, 1)).await;
         let score: f64 = header_value(&m[0], "X-Spam-Score").unwrap().parse().unwrap();
         assert!(score >= 100.0, "{}", m[0]);
+        assert!(header_value(&m[0], "X-Spam-Status").unwrap().contains("GTUBE="), "{}", m[0]);
         // Over both tag2 levels (5 and the spam lover's 999): flagged for both.
         assert_eq!(header_value(&m[0], "X-Spam-Flag"), Some("YES"));
     }
