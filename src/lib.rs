@@ -36,6 +36,18 @@
 //!   `apply::write(&plan, &paths) -> ApplyReport` writes them atomically, skips unchanged ones,
 //!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
 //!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
+//! - `spam` (pure, except `spam::cli`): `X-Spam-*` / `X-Spamd-Result` parsing in SpamAssassin,
+//!   amavis and Rspamd formats (`parse_spam_headers`, values plus diagnostics), the explanation
+//!   printed by `mailward spam explain` (`explain`), effective policy resolution
+//!   (`PolicyDirectory::effective_policy`: mailbox > domain > server default, field by field,
+//!   each value with its `ValueSource`; an alias uses its domain's policy), and the milter's
+//!   per-message `decide` (headers, subject tag, rejection). Invariant: one recipient's policy
+//!   never decides for another: `decide` applies only what every recipient's policy agrees on.
+//! - `milter` (edge): the Postfix milter on indymilter (`milter::run(listener, state,
+//!   shutdown)`), a per-connection `Session`, scoring through the `Scorer` trait on a blocking
+//!   thread under a timeout, the failure action with the queue id in the log, forged `X-Spam*`
+//!   headers removed unless from a trusted relay, reload by swapping an `Arc` (SIGHUP, rule file
+//!   changes). Invariant: memory per message is bounded by `max_message_size`.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
 pub mod access;
@@ -43,8 +55,10 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod milter;
 pub mod model;
 pub mod password;
 pub mod serve;
 pub mod sieve;
+pub mod spam;
 pub mod store;

@@ -3,7 +3,19 @@
 
 use std::path::Path;
 
-const PURE: &[&str] = &["src/model", "src/access", "src/password.rs", "src/sieve", "src/apply/plan.rs", "src/apply/plan", "src/apply/input.rs"];
+const PURE: &[&str] = &[
+    "src/model",
+    "src/access",
+    "src/password.rs",
+    "src/spam/headers.rs",
+    "src/spam/policy.rs",
+    "src/spam/verdict.rs",
+    "src/spam/explain.rs",
+    "src/sieve",
+    "src/apply/plan.rs",
+    "src/apply/plan",
+    "src/apply/input.rs",
+];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -14,3 +14,5 @@ mod cli;
 // Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
 // private Dovecot.
 mod mailstack;
+mod milter;
+mod spam;

@@ -3,3 +3,4 @@
 pub mod db;
 // A private Dovecot (LMTP, IMAP, Pigeonhole) reading the files `apply` wrote.
 pub mod dovecot;
+pub mod postfix;
