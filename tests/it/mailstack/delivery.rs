@@ -8,18 +8,13 @@ use mailward::apply::{self, ApplyInput, ApplyPaths, Plan};
 use mailward::model::{Alias, AliasKind, Autoresponder};
 
 use super::apply::{domain, mailbox};
-use super::{TEST_USER, ensure_test_user, open_up};
+use super::{TEST_USER, ensure_test_user, group_id, open_up};
 use crate::support::dovecot::Dovecot;
 
 fn argon2id(password: &str) -> String {
     let out = Command::new("doveadm").args(["pw", "-s", "ARGON2ID", "-p", password]).output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn group_id(name: &str) -> Option<u32> {
-    let out = Command::new("getent").args(["group", name]).output().ok()?;
-    String::from_utf8(out.stdout).ok()?.split(':').nth(2)?.trim().parse().ok()
 }
 
 fn message(to: &str, subject: &str, score: Option<&str>) -> String {
