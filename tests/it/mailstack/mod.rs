@@ -5,6 +5,7 @@
 mod apply;
 mod delivery;
 mod end_to_end;
+mod multi_node;
 mod sieve;
 
 use std::path::Path;
