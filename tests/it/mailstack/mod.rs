@@ -3,9 +3,11 @@
 //! (LMTP + IMAP + Pigeonhole) reading the generated files.
 
 mod apply;
+mod contrib;
 mod delivery;
 mod end_to_end;
 mod multi_node;
+mod purge;
 mod sieve;
 
 use std::path::Path;
