@@ -45,3 +45,46 @@ pub async fn apply_from_store(store: &Store, node: Option<&str>, paths: &ApplyPa
     let report = tokio::task::spawn_blocking(move || write(&plan, &paths)).await.expect("apply writer panicked");
     Ok((report, snapshot.change_id))
 }
+
+/// `serve`'s apply task: applies at start, whenever `changes` (the change-log follower's newest
+/// id) moves, and on every `full_pass` tick (which repairs files edited or lost behind our
+/// back). Failures are logged and retried on the next wake-up; returns when `shutdown` turns
+/// true. The store is read on this node's behalf (`node`), so each node of a shared database
+/// follows the log with its own cursor and writes only its own files.
+pub async fn follow_and_apply(
+    store: Store,
+    node: Option<String>,
+    paths: ApplyPaths,
+    server_default: PolicyValues,
+    mut changes: tokio::sync::watch::Receiver<i64>,
+    full_pass: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(full_pass);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // An interval's first tick is immediate; the start-up pass below takes its place.
+    ticker.tick().await;
+    let mut applied: Option<i64> = None;
+    loop {
+        match apply_from_store(&store, node.as_deref(), &paths, server_default.clone()).await {
+            Ok((report, change_id)) => {
+                for (path, error) in report.failures() {
+                    tracing::warn!(path = %path.display(), "apply: {error}");
+                }
+                for d in &report.diagnostics {
+                    tracing::warn!(object = %d.object, "apply: {}", d.message);
+                }
+                if applied != Some(change_id) || !report.written().is_empty() {
+                    tracing::info!(change_id, written = report.written().len(), "apply: files up to date");
+                }
+                applied = Some(change_id);
+            }
+            Err(e) => tracing::warn!("apply: cannot read the store: {e}"),
+        }
+        tokio::select! {
+            _ = ticker.tick() => {}
+            r = changes.changed() => if r.is_err() { return },
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}

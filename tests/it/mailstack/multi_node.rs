@@ -72,3 +72,44 @@ async fn a_mailbox_added_on_one_node_receives_mail_on_the_other() {
     node_a.close().await;
     database.drop_db(node_b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_follower_writes_a_new_mailbox_when_the_change_log_moves() {
+    let database = db::sqlite().await;
+    let store = database.open().await;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ApplyPaths { postmap: Some("postmap".into()), sievec: Some("sievec".into()), ..ApplyPaths::under(dir.path()) };
+    let (change_tx, change_rx) = tokio::sync::watch::channel(0i64);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(mailward::apply::follow_and_apply(
+        store.clone(),
+        None,
+        paths.clone(),
+        PolicyValues::default(),
+        change_rx,
+        std::time::Duration::from_secs(3600),
+        stop_rx,
+    ));
+
+    let admin = Actor::Admin { name: "test".into() };
+    let control = Control::new(store.clone());
+    control.add_customer(&admin, "c1", None, "customer password", Limits::UNLIMITED).await.unwrap();
+    control.add_domain(&admin, "example.org", Some("c1"), None, Some("Permissive")).await.unwrap();
+    control
+        .add_mailbox(&admin, NewMailboxInput { address: "new@example.org".into(), password: "new-secret-pw".into(), display_name: String::new(), quota_mb: 0, spam_move: SpamMove::After, policy: None })
+        .await
+        .unwrap();
+    change_tx.send(store.last_change_id().await.unwrap()).unwrap();
+
+    // Readiness wait for the follower's pass, not a timing check.
+    let script = paths.sieve_dir.join("example.org/new.sieve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !script.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&script).expect("the follower did not write the new mailbox's script");
+    assert!(text.contains("\"${mw_hundredths}\" \"1000\""), "Permissive's tag2 (10) not used:\n{text}");
+    assert!(std::fs::read_to_string(&paths.dovecot_passwd).unwrap().contains("new@example.org:"));
+    stop_tx.send(true).unwrap();
+    follower.await.unwrap();
+}
