@@ -73,6 +73,9 @@ fn spam_lands_in_junk_by_each_recipients_own_tag2_and_imap_logs_in() {
     assert_eq!(dovecot.imap_count("anna@example.org", "anna-secret", "Junk"), Ok(2));
     assert_eq!(dovecot.imap_count("anna@example.org", "anna-secret", "INBOX"), Ok(2));
 
+    // The generated scripts and their binaries load without a complaint from Pigeonhole.
+    let log = dovecot.log();
+    assert!(!log.lines().any(|l| l.contains("sieve") && (l.contains("Error:") || l.contains("Warning:"))), "{log}");
     let wrong = dovecot.imap_count("anna@example.org", "wrong-password", "INBOX");
     assert!(wrong.as_ref().is_err_and(|e| e.contains("a NO")), "{wrong:?}");
     assert!(dovecot.imap_count("nobody@example.org", "anna-secret", "INBOX").is_err());
