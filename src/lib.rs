@@ -50,6 +50,14 @@
 //!   changes). Invariant: memory per message is bounded by `max_message_size`.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
+/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod access;
 pub mod apply;
 pub mod cli;

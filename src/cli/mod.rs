@@ -1,14 +1,6 @@
 //! `mailward <noun> <verb>`: argument parsing, the acting account (`--as`), and output
 //! (`--json` or human text). Every command exits non-zero with one line naming what was wrong.
 
-/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
 mod accounts;
 mod dns;
 mod log;

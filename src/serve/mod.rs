@@ -51,13 +51,13 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&ctx.config.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", ctx.config.data_dir.display()))?;
     let store = ctx.store().await?;
-    println!("mailward {}: data directory {}, database {}", env!("CARGO_PKG_VERSION"), ctx.config.data_dir.display(), crate::store::redact(&ctx.config.database_url()));
+    outln!("mailward {}: data directory {}, database {}", env!("CARGO_PKG_VERSION"), ctx.config.data_dir.display(), crate::store::redact(&ctx.config.database_url()));
     if let Some(password) = ensure_admin(&store, std::env::var("MAILWARD_ADMIN_PASSWORD").ok()).await? {
-        println!("created administrator account 'admin'; password (shown once): {password}");
+        outln!("created administrator account 'admin'; password (shown once): {password}");
     }
     if args.demo {
         for line in seed_demo(&store).await? {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 
@@ -68,8 +68,8 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     let admin = tokio::net::TcpListener::bind(ctx.config.listen.admin)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (admin HTTP): {e}", ctx.config.listen.admin))?;
-    println!("public HTTP (autoconfig) listening on http://{}", public.local_addr()?);
-    println!("admin HTTP (API, metrics) listening on http://{}", admin.local_addr()?);
+    outln!("public HTTP (autoconfig) listening on http://{}", public.local_addr()?);
+    outln!("admin HTTP (API, metrics) listening on http://{}", admin.local_addr()?);
 
     let (changes_tx, _changes_rx) = watch::channel(store.last_change_id().await?);
     let changes_task = tokio::spawn(follow_changes(store.clone(), std::time::Duration::from_secs(2), changes_tx, shutdown_rx.clone()));
@@ -80,7 +80,7 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    println!("shutting down");
+    outln!("shutting down");
     let _ = shutdown_tx.send(true);
     public_task.await??;
     admin_task.await??;

@@ -205,6 +205,18 @@ impl Bind {
     }
 }
 
+/// Limits a listing to a scope's customers: one customer, or every customer of a reseller,
+/// or (the admin's empty scope) everything. `customer_column` names the owning customer.
+pub(crate) fn push_scope(sql: &mut String, binds: &mut Vec<Bind>, scope: crate::access::Scope, customer_column: &str) {
+    if let Some(c) = scope.customer {
+        sql.push_str(&format!(" AND {customer_column} = ?"));
+        binds.push(Bind::Int(c));
+    } else if let Some(r) = scope.reseller {
+        sql.push_str(&format!(" AND {customer_column} IN (SELECT id FROM accounts WHERE parent_id = ?)"));
+        binds.push(Bind::Int(r));
+    }
+}
+
 /// A URL with its password replaced, for error messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

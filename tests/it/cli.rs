@@ -132,19 +132,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[test]
-fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let (http, admin) = (free_port(), free_port());
-    let bin = assert_cmd::cargo::cargo_bin("mailward");
-    let mut child = std::process::Command::new(&bin)
-        .env("MAILWARD_DATA_DIR", &data)
+/// Starts `serve --demo` and returns it with what it printed up to its last listener line.
+fn start_serve(bin: &Path, data: &Path, http: u16, admin: u16) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(bin)
+        .env("MAILWARD_DATA_DIR", data)
         .env_remove("MAILWARD_CONFIG")
         .env_remove("MAILWARD_ADMIN_PASSWORD")
         .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -156,7 +152,16 @@ fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() 
             break;
         }
     }
-    let text = seen.join("\n");
+    (child, seen.join("\n"))
+}
+
+#[test]
+fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (http, admin) = (free_port(), free_port());
+    let bin = assert_cmd::cargo::cargo_bin("mailward");
+    let (mut child, text) = start_serve(&bin, &data, http, admin);
     assert!(text.contains("created administrator account 'admin'; password (shown once): "), "{text}");
     assert!(text.contains(&format!("public HTTP (autoconfig) listening on http://127.0.0.1:{http}")), "{text}");
     assert!(text.contains(&format!("admin HTTP (API, metrics) listening on http://127.0.0.1:{admin}")), "{text}");
@@ -189,25 +194,9 @@ fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() 
     assert_eq!(ports, vec![993, 587, 465]);
 
     // A second start creates no second admin and no second demo.
-    let mut child = std::process::Command::new(&bin)
-        .env("MAILWARD_DATA_DIR", &data)
-        .env_remove("MAILWARD_CONFIG")
-        .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        let done = line.starts_with("admin HTTP");
-        seen.push(line);
-        if done {
-            break;
-        }
-    }
+    let (mut child, text) = start_serve(&bin, &data, http, admin);
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
-    let text = seen.join("\n");
     assert!(!text.contains("created administrator") && text.contains("demo data already present"), "{text}");
 }
 
