@@ -96,3 +96,42 @@ pub fn run(command: &ApplyCommand, input: &ApplyInput, paths: &ApplyPaths, json:
 fn diagnostics_json(d: &[super::PlanDiagnostic]) -> Vec<serde_json::Value> {
     d.iter().map(|d| serde_json::json!({ "object": d.object, "message": d.message })).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_text(command: &ApplyCommand, paths: &ApplyPaths, json: bool) -> (i32, String) {
+        let mut out = Vec::new();
+        let input = ApplyInput::default();
+        let code = run(command, &input, paths, json, &mut out).unwrap();
+        (code, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn report_counts_and_notes_what_did_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ApplyPaths::under(dir.path());
+        let (code, text) = run_text(&ApplyCommand::Run { dry_run: true }, &paths, false);
+        assert_eq!(code, 0);
+        assert_eq!(text.lines().filter(|l| l.starts_with("would write ")).count(), 4, "{text}");
+        assert!(!paths.dovecot_passwd.exists(), "a dry run wrote");
+        let (code, text) = run_text(&ApplyCommand::Run { dry_run: false }, &paths, false);
+        assert_eq!(code, 0);
+        assert!(text.starts_with("4 written, 0 unchanged, 0 removed, 0 failed\n"), "{text}");
+        assert!(text.contains("note: postmap not configured"), "{text}");
+        let (_, json) = run_text(&ApplyCommand::Run { dry_run: false }, &paths, true);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["unchanged"], 4);
+    }
+
+    #[test]
+    fn a_failed_file_makes_the_exit_code_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ApplyPaths::under(dir.path());
+        std::fs::create_dir_all(paths.dovecot_passwd.join("blocker")).unwrap();
+        let (code, text) = run_text(&ApplyCommand::Run { dry_run: false }, &paths, false);
+        assert_eq!(code, 1);
+        assert!(text.contains("error: ") && text.contains("passwd"), "{text}");
+    }
+}

@@ -36,7 +36,7 @@ mod plan;
 pub mod purge;
 mod write;
 
-pub use from_store::apply_from_store;
+pub use from_store::{apply_from_store, follow_and_apply, tag2_resolver};
 pub use input::{ApplyInput, ApplyPaths, MailboxInput};
 pub use plan::{FileKind, Plan, PlanDiagnostic, PlannedFile, encode_file_name};
 pub use write::{ApplyReport, FileOutcome, WriteError, merge_manual_additions, write};

@@ -172,7 +172,11 @@ fn install(paths: &ApplyPaths, path: &Path, bytes: &[u8], mode: u32, owner: Owne
                 Owner::PasswdReader => std::os::unix::fs::fchown(&f, Some(0), paths.passwd_gid)?,
             }
         }
-        f.sync_all()?;
+        // Durable before the rename for the shared tables; the per-mailbox scripts are many,
+        // cheap to regenerate and rewritten by the next full pass, so they skip the fsync.
+        if !matches!(owner, Owner::Vmail) {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -197,9 +201,13 @@ fn run_postmap(paths: &ApplyPaths, map: &Path) -> Result<(), WriteError> {
     }
 }
 
-/// `sievec` on each text in a scratch directory, on two threads: text -> binary or error output.
+/// `sievec` on each text: text -> binary or error output. Each thread writes its share into
+/// its own scratch directory and compiles the whole directory with one `sievec` run (one
+/// process per script would dominate a 100,000-mailbox apply); `sievec` stops at the first
+/// script that fails, so a failing directory is redone script by script to name each failure.
 fn compile_all<'a>(sievec: &Path, sieve_dir: &Path, texts: &[&'a str]) -> BTreeMap<&'a str, Result<Vec<u8>, String>> {
     let scratch = sieve_dir.join(".mailward-check");
+    let _ = fs::remove_dir_all(&scratch);
     if let Err(e) = fs::create_dir_all(&scratch) {
         return texts.iter().map(|t| (*t, Err(format!("cannot create {}: {e}", scratch.display())))).collect();
     }
@@ -211,37 +219,45 @@ fn compile_all<'a>(sievec: &Path, sieve_dir: &Path, texts: &[&'a str]) -> BTreeM
             .chunks(chunk)
             .enumerate()
             .map(|(n, part)| {
-                let scratch = &scratch;
-                s.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, text)| {
-                            let src = scratch.join(format!("{n}-{i}.sieve"));
-                            let bin = scratch.join(format!("{n}-{i}.svbin"));
-                            let result = fs::write(&src, text).map_err(|e| e.to_string()).and_then(|()| {
-                                let out = Command::new(sievec).arg(&src).arg(&bin).output().map_err(|e| format!("cannot run {}: {e}", sievec.display()))?;
-                                if out.status.success() {
-                                    fs::read(&bin).map_err(|e| e.to_string())
-                                } else {
-                                    let mut msg = String::from_utf8_lossy(&out.stderr).into_owned();
-                                    msg.push_str(&String::from_utf8_lossy(&out.stdout));
-                                    Err(msg.replace(&src.display().to_string(), "script").trim().to_string())
-                                }
-                            });
-                            let _ = fs::remove_file(&src);
-                            let _ = fs::remove_file(&bin);
-                            (*text, result)
-                        })
-                        .collect::<Vec<_>>()
-                })
+                let dir = scratch.join(n.to_string());
+                s.spawn(move || compile_chunk(sievec, &dir, part))
             })
             .collect();
         for h in handles {
             results.extend(h.join().unwrap_or_default());
         }
     });
-    let _ = fs::remove_dir(&scratch);
+    let _ = fs::remove_dir_all(&scratch);
     results
+}
+
+fn compile_chunk<'a>(sievec: &Path, dir: &Path, part: &[&'a str]) -> Vec<(&'a str, Result<Vec<u8>, String>)> {
+    let written = fs::create_dir_all(dir).and_then(|()| part.iter().enumerate().try_for_each(|(i, text)| fs::write(dir.join(format!("{i}.sieve")), text)));
+    if let Err(e) = written {
+        return part.iter().map(|t| (*t, Err(format!("cannot write to {}: {e}", dir.display())))).collect();
+    }
+    let batch_ok = Command::new(sievec).arg(dir).output().is_ok_and(|o| o.status.success());
+    part.iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let src = dir.join(format!("{i}.sieve"));
+            let bin = dir.join(format!("{i}.svbin"));
+            let result = if batch_ok { fs::read(&bin).map_err(|e| e.to_string()) } else { compile_one(sievec, &src, &bin) };
+            (*text, result)
+        })
+        .collect()
+}
+
+fn compile_one(sievec: &Path, src: &Path, bin: &Path) -> Result<Vec<u8>, String> {
+    let out = Command::new(sievec).arg(src).arg(bin).output().map_err(|e| format!("cannot run {}: {e}", sievec.display()))?;
+    if out.status.success() {
+        fs::read(bin).map_err(|e| e.to_string())
+    } else {
+        let mut msg = String::from_utf8_lossy(&out.stderr).into_owned();
+        msg.push_str(&String::from_utf8_lossy(&out.stdout));
+        let name = src.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Err(msg.replace(&src.display().to_string(), "script").replace(&format!("{name}: "), "").trim().to_string())
+    }
 }
 
 /// Scripts of mailboxes that are gone: removed when mailward generated them.

@@ -147,3 +147,26 @@ fn local_parts_become_safe_file_names() {
     assert_eq!(encode_file_name("a.b+c"), "a.b+c");
     assert_eq!(encode_file_name("%d=x"), "=25d=3dx");
 }
+
+#[test]
+fn hostile_and_oversized_values_cannot_forge_lines() {
+    let mut inp = input();
+    inp.domains.push(domain(3, "evil.org\nexample.net OK"));
+    inp.mailboxes.push(mailbox(4, 1, &format!("{}@example.org", "a".repeat(400))));
+    inp.mailboxes.push(mailbox(5, 1, "x y@example.org"));
+    let mut newline_hash = mailbox(6, 1, "z@example.org");
+    newline_hash.password_hash = "{ARGON2ID}abc\nroot@example.org:{PLAIN}x".into();
+    inp.mailboxes.push(newline_hash);
+    inp.aliases.push(alias(11, AliasKind::Alias, "list@example.org", &[&format!("{}@example.org", "b".repeat(400))]));
+    let plan = Plan::build(&inp, &ApplyPaths::under(Path::new("/srv")));
+    let objects: Vec<&str> = plan.diagnostics.iter().map(|d| d.object.as_str()).collect();
+    assert_eq!(objects.len(), 5, "{:?}", plan.diagnostics);
+    for f in &plan.files {
+        assert!(!f.content.contains("example.net OK"), "{}", f.path.display());
+        assert!(!f.content.contains("{PLAIN}"), "{}", f.path.display());
+        assert!(!f.content.contains("x y@"), "{}", f.path.display());
+        assert!(!f.content.contains(&"a".repeat(400)), "{}", f.path.display());
+    }
+    // The good mailboxes are all still there.
+    assert_eq!(body(file(&plan, "virtual_mailboxes")).len(), 3);
+}

@@ -8,18 +8,13 @@ use mailward::apply::{self, ApplyInput, ApplyPaths, Plan};
 use mailward::model::{Alias, AliasKind, Autoresponder};
 
 use super::apply::{domain, mailbox};
-use super::{TEST_USER, ensure_test_user, open_up};
+use super::{TEST_USER, ensure_test_user, group_id, open_up};
 use crate::support::dovecot::Dovecot;
 
 fn argon2id(password: &str) -> String {
     let out = Command::new("doveadm").args(["pw", "-s", "ARGON2ID", "-p", password]).output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn group_id(name: &str) -> Option<u32> {
-    let out = Command::new("getent").args(["group", name]).output().ok()?;
-    String::from_utf8(out.stdout).ok()?.split(':').nth(2)?.trim().parse().ok()
 }
 
 fn message(to: &str, subject: &str, score: Option<&str>) -> String {
@@ -78,6 +73,9 @@ fn spam_lands_in_junk_by_each_recipients_own_tag2_and_imap_logs_in() {
     assert_eq!(dovecot.imap_count("anna@example.org", "anna-secret", "Junk"), Ok(2));
     assert_eq!(dovecot.imap_count("anna@example.org", "anna-secret", "INBOX"), Ok(2));
 
+    // The generated scripts and their binaries load without a complaint from Pigeonhole.
+    let log = dovecot.log();
+    assert!(!log.lines().any(|l| l.contains("sieve") && (l.contains("Error:") || l.contains("Warning:"))), "{log}");
     let wrong = dovecot.imap_count("anna@example.org", "wrong-password", "INBOX");
     assert!(wrong.as_ref().is_err_and(|e| e.contains("a NO")), "{wrong:?}");
     assert!(dovecot.imap_count("nobody@example.org", "anna-secret", "INBOX").is_err());

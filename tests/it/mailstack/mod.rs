@@ -3,7 +3,11 @@
 //! (LMTP + IMAP + Pigeonhole) reading the generated files.
 
 mod apply;
+mod contrib;
 mod delivery;
+mod end_to_end;
+mod multi_node;
+mod purge;
 mod sieve;
 
 use std::path::Path;
@@ -44,4 +48,10 @@ pub fn as_test_user(program: &str, args: &[&str], cwd: &Path) -> std::process::O
 pub fn open_up(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A group's id from the system's group database (`getent group`).
+pub fn group_id(name: &str) -> Option<u32> {
+    let out = Command::new("getent").args(["group", name]).output().ok()?;
+    String::from_utf8(out.stdout).ok()?.split(':').nth(2)?.trim().parse().ok()
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub struct Dovecot {
     pub dir: PathBuf,
+    /// dovecot.conf, for `doveadm -c` (the purge job).
     pub config: PathBuf,
     pub lmtp_port: u16,
     pub imap_port: u16,
@@ -135,6 +136,21 @@ service stats {{
             return Ok(0);
         }
         Err(status.join("\n"))
+    }
+}
+
+impl Dovecot {
+    /// Waits until `folder` holds `count` messages (mail that went through Postfix arrives
+    /// asynchronously) and returns what IMAP says at the end; a readiness wait, not a timing check.
+    pub fn wait_for_count(&self, user: &str, password: &str, folder: &str, count: u32) -> Result<u32, String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = self.imap_count(user, password, folder);
+            if now.as_ref().is_ok_and(|n| *n >= count) || Instant::now() > deadline {
+                return now;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
