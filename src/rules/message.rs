@@ -238,6 +238,16 @@ fn to_utf8(bytes: &[u8], charset: &str) -> Vec<u8> {
     if cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || bytes.is_ascii() {
         return bytes.to_vec();
     }
+    if cs.starts_with("utf-16") || cs == "utf16" {
+        // BOM decides the byte order; without one, the label does (big endian by default)
+        let (le, body) = match bytes {
+            [0xFF, 0xFE, rest @ ..] => (true, rest),
+            [0xFE, 0xFF, rest @ ..] => (false, rest),
+            _ => (cs.ends_with("le"), bytes),
+        };
+        let units: Vec<u16> = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect();
+        return String::from_utf16_lossy(&units).into_bytes();
+    }
     if let Some(dec) = mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
         return dec(bytes).into_bytes();
     }
