@@ -344,3 +344,39 @@ fn malformed_mime_scores_without_panicking() {
     assert!(hit_names(&set, &cases[0]).is_empty());
     assert_eq!(hit_names(&set, b"Subject: x\n\npayload\n"), vec!["RAW", "WORD"]);
 }
+
+#[test]
+fn cli_lint_test_and_export() {
+    use mailward::rules::cli::{RulesCommand, run};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    let code = run(&RulesCommand::Lint { paths: vec![root.join("rules")], unsupported: false }, false, &mut out).unwrap();
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+
+    let broken = dir.path().join("broken.cf");
+    std::fs::write(&broken, "body OK /ok/\nbody BAD /(unclosed/\nscore OK one\n").unwrap();
+    let mut out = Vec::new();
+    let code = run(&RulesCommand::Lint { paths: vec![broken.clone()], unsupported: false }, false, &mut out).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(code, 1);
+    assert!(text.contains("broken.cf:2") && text.contains("broken.cf:3"), "{text}");
+
+    let msg = root.join("tests/rules/own/MW_BTC_EXTORTION.eml");
+    let mut out = Vec::new();
+    run(&RulesCommand::Test { message: msg, rules: vec![root.join("rules")] }, true, &mut out).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["score"].as_f64(), Some(5.0));
+    assert_eq!(report["is_spam"].as_bool(), Some(true));
+
+    let export = dir.path().join("rspamd.cf");
+    let mut out = Vec::new();
+    run(&RulesCommand::ExportRspamd { out: export.clone(), rules: vec![root.join("rules")] }, false, &mut out).unwrap();
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.contains("meta MW_BTC_EXTORTION MW_BITCOIN_DEMAND && __MW_BTC_ADDRESS"), "{text}");
+    assert!(text.contains("score MW_BTC_EXTORTION 3"), "{text}");
+    // the export is itself a rule file this engine loads
+    let (set, diags) = RuleSet::load(&[export], &Environment::spamassassin_4_0_1());
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(set.index.contains_key("MW_BTC_EXTORTION"));
+}
