@@ -38,6 +38,14 @@
 //!   `RuleBody::Unsupported` with a reason and never hits, and metas over it are not
 //!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
 
+/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod access;
 pub mod cli;
 pub mod config;
