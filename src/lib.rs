@@ -68,6 +68,16 @@
 //! - `views` (pure): what the daemon and the CLI derive from one `store::MailSnapshot`: the
 //!   milter's `spam::PolicyDirectory` and the `autoconfig::Snapshot`.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
+//! - `rules` (pure engine, file reading only in `rules::load` and `rules::cli`): a
+//!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
+//!   parse `.cf` files into compiled rules plus `Diagnostic`s (file:line); `RuleSet::score(message,
+//!   &NetworkFacts) -> Report` scores one message; `rules::rspamd::export` flattens a rule set for
+//!   Rspamd; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
+//!   Invariants: `RuleSet` is immutable and `Send + Sync` (share it as `Arc<RuleSet>`, swap on
+//!   reload); scoring does no I/O and is bounded (message size cap, SpamAssassin's part scan
+//!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is
+//!   `RuleBody::Unsupported` with a reason and never hits, and metas over it are not
+//!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {

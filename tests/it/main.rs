@@ -22,4 +22,5 @@ mod spam;
 // Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
 // private Dovecot.
 mod mailstack;
-mod rules; // the rule engine against SpamAssassin as the oracle, and hostile input
+// The rule engine against SpamAssassin as the oracle, and hostile input.
+mod rules;
