@@ -11,13 +11,19 @@ use crate::store::MailSnapshot;
 /// built-in default, and the diagnostic says so.
 pub fn policy_directory(snapshot: &MailSnapshot, default_policy: &str) -> PolicyDirectory {
     let default = snapshot.policies.iter().find(|p| p.name == default_policy);
-    let values = default.map(PolicyValues::from_policy).unwrap_or_default();
+    let values = server_default(snapshot, default_policy);
     let mailboxes: Vec<_> = snapshot.mailboxes.iter().map(|m| m.mailbox.clone()).collect();
     let mut directory = PolicyDirectory::new(values, &snapshot.policies, &snapshot.domains, &snapshot.alias_domains, &mailboxes, &snapshot.aliases);
     if default.is_none() {
         directory.diagnostics.push(format!("server.default_policy '{default_policy}' is not a policy: using the built-in default levels"));
     }
     directory
+}
+
+/// The values of the server's default policy (`server.default_policy`), or the built-in
+/// default when no policy has that name.
+pub fn server_default(snapshot: &MailSnapshot, default_policy: &str) -> PolicyValues {
+    snapshot.policies.iter().find(|p| p.name == default_policy).map(PolicyValues::from_policy).unwrap_or_default()
 }
 
 pub fn autoconfig_snapshot(snapshot: &MailSnapshot) -> AutoconfigSnapshot {

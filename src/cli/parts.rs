@@ -73,8 +73,8 @@ pub fn apply_paths(config: &crate::config::Config) -> ApplyPaths {
 pub async fn run_apply(ctx: &Context, cmd: crate::apply::cli::ApplyCommand) -> anyhow::Result<i32> {
     let store = ctx.store().await?;
     let snapshot = store.mail_snapshot(Some(&ctx.config.server.name)).await?;
-    let directory = crate::views::policy_directory(&snapshot, &ctx.config.server.default_policy);
-    let input = ApplyInput::from_snapshot(&snapshot, |m| directory.effective_policy(&m.address).values().tag2);
+    let server_default = crate::views::server_default(&snapshot, &ctx.config.server.default_policy);
+    let input = ApplyInput::from_snapshot(&snapshot, crate::apply::tag2_resolver(&snapshot, server_default));
     let paths = apply_paths(&ctx.config);
     let json = ctx.out.json;
     tokio::task::spawn_blocking(move || crate::apply::cli::run(&cmd, &input, &paths, json, &mut stdout())).await?

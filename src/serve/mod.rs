@@ -114,7 +114,17 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     });
 
     let (changes_tx, changes_rx) = watch::channel(snapshot.change_id);
-    let refresher = tokio::spawn(refresh_views(store.clone(), config.clone(), autoconfig, milter, changes_rx));
+    let refresher = tokio::spawn(refresh_views(store.clone(), config.clone(), autoconfig, milter, changes_rx.clone()));
+    if config.apply.enabled {
+        let server_default = crate::views::server_default(&snapshot, &config.server.default_policy);
+        let full_pass = std::time::Duration::from_secs(config.apply.full_pass_interval_secs);
+        let apply = crate::apply::follow_and_apply(store.clone(), Some(config.server.name.clone()), crate::cli::apply_paths(&config), server_default, changes_rx, full_pass, shutdown_rx.clone());
+        tasks.spawn(async move {
+            apply.await;
+            Ok(())
+        });
+        outln!("applying changes for node '{}' to {}", config.server.name, config.apply.postfix_dir.display());
+    }
     tasks.spawn(async move {
         follow_changes(store, std::time::Duration::from_secs(2), changes_tx, shutdown_rx).await;
         Ok(())
@@ -146,15 +156,11 @@ async fn stopped(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// Rebuilds the views when the change log moves (and, with `apply.enabled`, rewrites the files;
-/// also every `apply.full_pass_interval_secs`).
+/// Rebuilds the views when the change log moves.
 async fn refresh_views(store: Store, config: Config, autoconfig: Arc<AutoconfigState>, milter: Arc<MilterState>, mut changes: watch::Receiver<i64>) {
-    let mut full_pass = tokio::time::interval(std::time::Duration::from_secs(config.apply.full_pass_interval_secs));
-    full_pass.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            changed = changes.changed() => if changed.is_err() { return },
-            _ = full_pass.tick() => {}
+        if changes.changed().await.is_err() {
+            return;
         }
         let snapshot = match store.mail_snapshot(None).await {
             Ok(s) => s,
@@ -168,19 +174,6 @@ async fn refresh_views(store: Store, config: Config, autoconfig: Arc<AutoconfigS
             tracing::warn!("spam policies: {d}");
         }
         autoconfig.replace_snapshot(crate::views::autoconfig_snapshot(&snapshot));
-        if config.apply.enabled {
-            let paths = crate::cli::apply_paths(&config);
-            let tag2 = directory.clone();
-            match crate::apply::apply_from_store(&store, Some(&config.server.name), &paths, move |m| tag2.effective_policy(&m.address).values().tag2).await {
-                Ok((report, cursor)) => {
-                    for (path, e) in report.failures() {
-                        tracing::error!("apply: {}: {e}", path.display());
-                    }
-                    tracing::info!("applied changes up to {cursor}: {} files written", report.written().len());
-                }
-                Err(e) => tracing::error!("apply: {e}"),
-            }
-        }
         milter.replace_directory(directory);
     }
 }
