@@ -42,6 +42,14 @@
 //!   ISPDB file and reports problems as diagnostics, never by failing.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 
+/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod access;
 pub mod autoconfig;
 pub mod check;
