@@ -35,7 +35,8 @@
 //!   existing and unknown addresses of a hosted domain get the same answer unless configured.
 //! - `dns` (pure): `dns::records::mail_domain_records`, the records a mail domain needs
 //!   (autoconfig/autodiscover names, autodiscover and RFC 6186/8314 SRV with `.` targets for
-//!   services not offered, MX, SPF), as zone lines or JSON.
+//!   services not offered, MX, SPF), as zone lines or JSON; `dns::for_domain::mail_records_for`
+//!   picks the domain and its server set out of the store's `MailSnapshot`.
 //! - `check` (edge, pure parser in `check::document`): `mailward check autoconfig ADDRESS`,
 //!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
 //!   per client the configuration it ends up with. Invariant: the document parser accepts every
