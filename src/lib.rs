@@ -38,7 +38,9 @@
 //!   existing and unknown addresses of a hosted domain get the same answer unless configured.
 //! - `dns` (pure): `dns::records::mail_domain_records`, the records a mail domain needs
 //!   (autoconfig/autodiscover names, autodiscover and RFC 6186/8314 SRV with `.` targets for
-//!   services not offered, MX, SPF), as zone lines or JSON.
+//!   services not offered, MX, SPF), as zone lines or JSON;
+//!   `Control::dns_records` checks who may read a domain and builds its list with it
+//!   picks the domain and its server set out of the store's `MailSnapshot`.
 //! - `check` (edge, pure parser in `check::document`): `mailward check autoconfig ADDRESS`,
 //!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
 //!   per client the configuration it ends up with. Invariant: the document parser accepts every
@@ -66,7 +68,7 @@
 //!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
 //!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
 //! - `views` (pure): what the daemon and the CLI derive from one `store::MailSnapshot`: the
-//!   milter's `spam::PolicyDirectory` and the `autoconfig::Snapshot`.
+//!   milter's `spam::PolicyDirectory` and the server's default policy values.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 //! - `rules` (pure engine, file reading only in `rules::load` and `rules::cli`): a
 //!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`

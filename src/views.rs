@@ -1,8 +1,8 @@
-//! Views derived from one `store::MailSnapshot`: the milter's policy directory and the
-//! autoconfig snapshot (`apply` builds its input with `ApplyInput::from_snapshot`). The daemon rebuilds them when the change log moves; the
+//! Views derived from one `store::MailSnapshot`: the milter's policy directory and the server's
+//! default policy (the autoconfig snapshot is `autoconfig::Snapshot::from_mail_snapshot`, the
+//! apply input `ApplyInput::from_snapshot`). The daemon rebuilds them when the change log moves; the
 //! CLI builds them once. Pure functions over plain data: the store read happens at the caller.
 
-use crate::autoconfig::Snapshot as AutoconfigSnapshot;
 use crate::spam::{PolicyDirectory, PolicyValues};
 use crate::store::MailSnapshot;
 
@@ -24,9 +24,4 @@ pub fn policy_directory(snapshot: &MailSnapshot, default_policy: &str) -> Policy
 /// default when no policy has that name.
 pub fn server_default(snapshot: &MailSnapshot, default_policy: &str) -> PolicyValues {
     snapshot.policies.iter().find(|p| p.name == default_policy).map(PolicyValues::from_policy).unwrap_or_default()
-}
-
-pub fn autoconfig_snapshot(snapshot: &MailSnapshot) -> AutoconfigSnapshot {
-    let addresses = snapshot.mailboxes.iter().map(|m| m.mailbox.address.clone()).chain(snapshot.aliases.iter().map(|a| a.source.clone()));
-    AutoconfigSnapshot::build(&snapshot.domains, &snapshot.server_sets, addresses, &snapshot.alias_domains)
 }

@@ -209,14 +209,7 @@ async fn read_log(State(s): State<ApiState>, Caller(actor): Caller, Query(q): Qu
 
 /// The records a domain needs for clients to find us (the `dns records` command as JSON).
 async fn dns_records(State(s): State<ApiState>, Caller(actor): Caller, Path(domain): Path<String>) -> ApiResult {
-    let domain = s.control.show_domain(&actor, &domain).await?;
-    let Some(set_id) = domain.server_set_id else {
-        return Err(ApiError::BadRequest(format!("domain {} has no server set", domain.name)));
-    };
-    let sets = s.control.store.list_server_sets().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let set = sets.into_iter().find(|x| x.id == set_id).ok_or_else(|| ApiError::Internal(format!("server set {set_id} missing")))?;
-    let input = crate::dns::records::RecordInput { domain: &domain.name, server_set: &set, autoconfig_host: &s.public_hostname, mx_hosts: &[] };
-    ok(crate::dns::records::mail_domain_records(&input))
+    ok(s.control.dns_records(&actor, &domain, &s.public_hostname).await?)
 }
 
 /// `Option<Option<T>>` from JSON: absent -> `None`, `null` -> `Some(None)`.

@@ -21,6 +21,7 @@
 
 pub mod http;
 pub mod rate_limit;
+mod refresh;
 pub mod render;
 pub mod request;
 pub mod snapshot;

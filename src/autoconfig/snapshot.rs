@@ -29,8 +29,9 @@ pub struct SkippedDomain {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     domains: HashMap<String, HostedDomain>,
-    /// Canonical addresses of mailboxes and aliases; consulted only when the admin asked to
-    /// answer for existing addresses only.
+    /// Canonical addresses of mailboxes and aliases, and `@domain` for a catch-all (every
+    /// address of the domain exists); consulted only when the admin asked to answer for
+    /// existing addresses only.
     addresses: HashSet<String>,
     /// Domains of the store that were not included and why, for `mailward serve` to log once.
     pub skipped: Vec<SkippedDomain>,
@@ -96,9 +97,10 @@ impl Snapshot {
         self.domains.get(name)
     }
 
-    /// Whether `local@domain` is a mailbox or alias, following alias domains.
+    /// Whether `local@domain` is a mailbox, an alias or covered by a catch-all, following
+    /// alias domains.
     pub fn address_exists(&self, local: &str, domain: &HostedDomain) -> bool {
-        self.addresses.contains(&format!("{local}@{}", domain.delivers_as))
+        self.addresses.contains(&format!("{local}@{}", domain.delivers_as)) || self.addresses.contains(&format!("@{}", domain.delivers_as))
     }
 
     pub fn domain_count(&self) -> usize {

@@ -4,7 +4,6 @@
 
 use super::Context;
 use crate::apply::{ApplyInput, ApplyPaths};
-use crate::model::DomainName;
 use std::io::Write;
 
 fn stdout() -> std::io::StdoutLock<'static> {
@@ -48,14 +47,7 @@ pub async fn run_check(ctx: &Context, cmd: crate::check::cli::CheckCommand) -> a
 /// `mailward dns records DOMAIN`: what the domain needs published for clients to find us.
 pub async fn run_dns_records(ctx: &Context, domain: &str) -> anyhow::Result<i32> {
     let (control, actor) = ctx.control().await?;
-    let name = DomainName::parse(domain)?;
-    let domain = control.show_domain(&actor, name.as_str()).await?;
-    let Some(set_id) = domain.server_set_id else {
-        anyhow::bail!("domain {} has no server set: assign one with `mailward domain set {} --server-set NAME`", domain.name, domain.name);
-    };
-    let set = control.store.list_server_sets().await?.into_iter().find(|s| s.id == set_id).ok_or_else(|| anyhow::anyhow!("server set {set_id} not found"))?;
-    let input = crate::dns::records::RecordInput { domain: &domain.name, server_set: &set, autoconfig_host: &ctx.config.server.public_hostname, mx_hosts: &[] };
-    let records = crate::dns::records::mail_domain_records(&input);
+    let records = control.dns_records(&actor, domain, &ctx.config.server.public_hostname).await?;
     let text = if ctx.out.json { crate::dns::records::render_json(&records) } else { crate::dns::records::render_zone(&records) };
     write!(stdout(), "{text}")?;
     Ok(0)

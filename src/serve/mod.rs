@@ -72,7 +72,7 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
 
     // The views every request and message is answered from.
     let snapshot = store.mail_snapshot(None).await?;
-    let autoconfig = AutoconfigState::new(AutoconfigSettings::from_config(&config), crate::views::autoconfig_snapshot(&snapshot));
+    let autoconfig = AutoconfigState::new(AutoconfigSettings::from_config(&config), crate::autoconfig::Snapshot::from_mail_snapshot(&snapshot));
     let loader = crate::milter::rule_loader(config.rules.paths.clone());
     let scorer = match tokio::task::spawn_blocking({
         let loader = loader.clone();
@@ -173,7 +173,7 @@ async fn refresh_views(store: Store, config: Config, autoconfig: Arc<AutoconfigS
         for d in &directory.diagnostics {
             tracing::warn!("spam policies: {d}");
         }
-        autoconfig.replace_snapshot(crate::views::autoconfig_snapshot(&snapshot));
+        autoconfig.replace_snapshot(crate::autoconfig::Snapshot::from_mail_snapshot(&snapshot));
         milter.replace_directory(directory);
     }
 }

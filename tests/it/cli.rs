@@ -55,6 +55,19 @@ fn newcomer_walkthrough_domain_mailbox_and_log() {
     let json: serde_json::Value = serde_json::from_str(&ok(d, &["--json", "mailbox", "show", "alice@example.com"])).unwrap();
     assert_eq!(json["address"], "alice@example.com");
     assert!(!json.to_string().contains("argon2"));
+
+    // The parts behind the CLI: where a policy value comes from, and the DNS a domain needs.
+    ok(d, &["domain", "set", "example.com", "--policy", "Permissive"]);
+    let explained = ok(d, &["policy", "explain", "alice@example.com"]);
+    assert!(explained.contains("Permissive") && explained.contains("10"), "{explained}");
+    let err = fails(d, &["dns", "records", "example.com"]);
+    assert!(err.contains("has no server set"), "{err}");
+    ok(d, &["serverset", "add", "mx1", "--endpoint", "imap:mail.example.com:993:tls", "--endpoint", "smtp:mail.example.com:465:tls"]);
+    ok(d, &["domain", "set", "example.com", "--server-set", "mx1"]);
+    let zone = ok(d, &["dns", "records", "example.com"]);
+    assert!(zone.contains("_imaps._tcp.example.com.") && zone.contains("mail.example.com."), "{zone}");
+    let records: Vec<serde_json::Value> = serde_json::from_str(&ok(d, &["--json", "dns", "records", "example.com"])).unwrap();
+    assert!(records.iter().any(|r| r["type"] == "MX"), "{records:?}");
 }
 
 #[test]

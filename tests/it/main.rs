@@ -13,7 +13,7 @@ mod privileges;
 mod cli;
 // The REST API on the admin listener.
 mod api;
-// Autoconfig answers, client rules, hostile requests, the checker.
+// Thunderbird/Outlook/Apple answers, their DNS records and the connectivity checker.
 mod autoconfig;
 // The milter in-process (indymilter-test) and behind a private Postfix (swaks).
 mod milter;

@@ -135,6 +135,8 @@ async fn only_existing_addresses_option_hides_unknown_users_like_unhosted_domain
     let unhosted = get(&state, "/mail/config-v1.1.xml?emailaddress=zed%40not-hosted.example", "example.org").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body, unhosted.body);
+    // A catch-all makes every address of its domain exist.
+    assert_eq!(get(&state, "/mail/config-v1.1.xml?emailaddress=anyone%40legacy.example", "x.example").await.status, 200);
     // Through an alias domain the mailbox of the target domain counts.
     assert_eq!(get(&state, "/mail/config-v1.1.xml?emailaddress=alice%40alias.example", "example.org").await.status, 200);
 }

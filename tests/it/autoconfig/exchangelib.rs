@@ -1,5 +1,6 @@
-//! Python exchangelib 4.9 (which still speaks POX autodiscover) reads our answers. The test
-//! makes its own virtualenv under `target/` the first time (`pip install exchangelib==4.9.*`).
+//! Python exchangelib 4.9 (which still speaks POX autodiscover) reads our answers. It runs
+//! under `MAILWARD_TEST_PYTHON` (set by `scripts/test` from `scripts/python-requirements.txt`);
+//! without it the test makes its own virtualenv under `target/` the first time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +8,9 @@ use std::process::Command;
 use super::{OUTLOOK_SCHEMA, outlook_request, post, settings, state_with};
 
 fn python_with_exchangelib() -> PathBuf {
+    if let Some(python) = std::env::var_os("MAILWARD_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv-exchangelib");
     let python = venv.join("bin/python");
     let ready = python.exists() && Command::new(&python).args(["-c", "import exchangelib"]).status().is_ok_and(|s| s.success());

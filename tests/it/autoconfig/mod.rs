@@ -109,7 +109,7 @@ pub fn snapshot() -> Snapshot {
         domain(6, "orphan.example", None, true),
     ];
     let aliases = vec![AliasDomain { id: 1, source: "alias.example".into(), target_domain_id: 1, customer_id: 1, active: true }];
-    Snapshot::build(&domains, &server_sets(), ["alice@example.org".to_string(), "info@shop.example.com".to_string()], &aliases)
+    Snapshot::build(&domains, &server_sets(), ["alice@example.org".to_string(), "info@shop.example.com".to_string(), "@legacy.example".to_string()], &aliases)
 }
 
 pub fn settings() -> Settings {
