@@ -5,7 +5,7 @@
 //!
 //! The layout follows the parts in `DESIGN.md`. Modules are either **pure** (plain data in,
 //! plain data out: no files, sockets, clocks or databases) or **edges** (they do I/O and call
-//! the pure ones). `tests/architecture.rs` checks that pure modules import no tokio, sqlx,
+//! the pure ones). `tests/it/architecture.rs` checks that pure modules import no tokio, sqlx,
 //! axum, reqwest, hickory or indymilter.
 //!
 //! - `model` (pure): the product's data: accounts and limits, domains, mailboxes, aliases,
@@ -15,8 +15,9 @@
 //! - `access` (pure): who may do what. `access::authorize(actor, operation, scope)` is the only
 //!   privilege decision; `access::check_limit` is the only limit decision. Invariant: knows
 //!   nothing of storage; callers pass the ownership scope and the current counts.
-//! - `config` (pure parse + one file read at the edge): the TOML file, a serde mirror
-//!   (`RawConfig`) validated into `Config`; every error is collected with its key.
+//! - `config` (pure parse + one file read at the edge): the TOML file read into a table, then
+//!   into the typed `Config` key by key (`config::reader`); every problem, unknown keys included,
+//!   is collected with its dotted key and reported together.
 //! - `store` (edge): every SQL statement of the project, for SQLite, PostgreSQL and MariaDB
 //!   through sqlx's `Any` driver, with per-backend migrations. Invariant: each write runs in one
 //!   transaction that checks limits (via `access::check_limit`) and appends to the change log;
@@ -28,7 +29,9 @@
 //! - `api` (edge): the REST API on the admin listener (`/api/v1/...`), HTTP Basic logins through
 //!   `Control::authenticate`, every handler one `control` call. Invariant: no SQL, no privilege
 //!   decision of its own; internal errors are logged and answered with a generic 500.
-//! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
+//! - `serve` (edge): the daemon: data directory, first-start admin, demo data, the public,
+//!   admin and milter listeners, the change-log follower that rebuilds the autoconfig snapshot
+//!   and the milter's policy directory (and applies, when enabled), graceful shutdown.
 //! - `autoconfig` (pure core, edge in `autoconfig::http`): Thunderbird autoconfig, Outlook
 //!   autodiscover (POX and the JSON stub) and Apple profiles, answered from an in-memory
 //!   `autoconfig::Snapshot` that the daemon swaps into `AutoconfigState` after store changes.
@@ -38,9 +41,8 @@
 //!   existing and unknown addresses of a hosted domain get the same answer unless configured.
 //! - `dns` (pure): `dns::records::mail_domain_records`, the records a mail domain needs
 //!   (autoconfig/autodiscover names, autodiscover and RFC 6186/8314 SRV with `.` targets for
-//!   services not offered, MX, SPF), as zone lines or JSON;
-//!   `Control::dns_records` checks who may read a domain and builds its list with it
-//!   picks the domain and its server set out of the store's `MailSnapshot`.
+//!   services not offered, MX, SPF), as zone lines or JSON; `Control::dns_records` checks who
+//!   may read a domain and builds its list with it.
 //! - `check` (edge, pure parser in `check::document`): `mailward check autoconfig ADDRESS`,
 //!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
 //!   per client the configuration it ends up with. Invariant: the document parser accepts every
