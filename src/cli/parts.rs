@@ -55,11 +55,28 @@ pub async fn run_dns_records(ctx: &Context, domain: &str) -> anyhow::Result<i32>
 
 /// Where `apply` writes, from the `[apply]` section over Debian's defaults.
 pub fn apply_paths(config: &crate::config::Config) -> ApplyPaths {
+    let a = &config.apply;
     let mut paths = ApplyPaths::debian_defaults();
-    paths.postfix_dir = config.apply.postfix_dir.clone();
-    paths.dovecot_passwd = config.apply.dovecot_dir.join("passwd");
-    paths.sieve_dir = config.apply.sieve_dir.clone();
+    paths.postfix_dir = a.postfix_dir.clone();
+    paths.dovecot_passwd = a.dovecot_passwd.clone();
+    paths.sieve_dir = a.sieve_dir.clone();
+    paths.mail_root = a.mail_root.clone();
+    paths.vmail_uid = a.vmail_uid;
+    paths.vmail_gid = a.vmail_gid;
+    paths.passwd_gid = group_id(&a.passwd_group);
+    if paths.passwd_gid.is_none() {
+        tracing::warn!("group '{}' (apply.passwd_group) does not exist: the passwd-file keeps its group", a.passwd_group);
+    }
     paths
+}
+
+/// A group's id from /etc/group.
+fn group_id(name: &str) -> Option<u32> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name).then(|| fields.nth(1)?.parse().ok()).flatten()
+    })
 }
 
 pub async fn run_apply(ctx: &Context, cmd: crate::apply::cli::ApplyCommand) -> anyhow::Result<i32> {

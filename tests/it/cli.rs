@@ -241,3 +241,40 @@ fn serve_reports_a_busy_port_in_one_line() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains(&format!("cannot listen on {addr} (public HTTP)")), "{stderr}");
 }
+
+#[test]
+fn apply_from_the_cli_writes_what_postfix_and_dovecot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("etc");
+    let config = d.join("mailward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[apply]\npostfix_dir = \"{0}/postfix\"\ndovecot_passwd = \"{0}/dovecot/passwd\"\nsieve_dir = \"{0}/sieve\"\nmail_root = \"{0}/vmail\"\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    ok(d, &["--config", c, "customer", "add", "acme", "--password", "acme password"]);
+    ok(d, &["--config", c, "domain", "add", "example.com", "--customer", "acme", "--policy", "Normal"]);
+    ok(d, &["--config", c, "mailbox", "add", "alice@example.com", "--password", "alice password"]);
+    ok(d, &["--config", c, "alias", "add", "info@example.com", "alice@example.com"]);
+    let report: serde_json::Value = serde_json::from_str(&ok(d, &["--config", c, "--json", "apply", "run"])).unwrap();
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let query = |map: &str, key: &str| {
+        let out = std::process::Command::new("postmap").args(["-q", key, &format!("hash:{}/postfix/{map}", root.display())]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(!query("virtual_mailboxes", "alice@example.com").is_empty());
+    assert_eq!(query("virtual_aliases", "info@example.com"), "alice@example.com");
+    let passwd = std::fs::read_to_string(root.join("dovecot/passwd")).unwrap();
+    assert!(passwd.lines().any(|l| l.starts_with("alice@example.com:{ARGON2ID}$argon2id$")), "{passwd}");
+    // The mailbox's Sieve script moves spam from the Normal policy's tag2 (4.5) on.
+    let script = std::fs::read_to_string(root.join("sieve/example.com/alice.sieve")).unwrap();
+    assert!(script.contains("450"), "{script}");
+    // A second run has nothing to write.
+    let again: serde_json::Value = serde_json::from_str(&ok(d, &["--config", c, "--json", "apply", "run"])).unwrap();
+    assert!(again["written"].as_array().unwrap().is_empty(), "{again}");
+}
