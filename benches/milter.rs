@@ -235,7 +235,15 @@ impl SpamAssassin {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let site = dir.path().join("site");
         std::fs::create_dir_all(&site).unwrap();
-        std::fs::write(site.join("local.cf"), "use_bayes 0\nbayes_auto_learn 0\nuse_auto_whitelist 0\nskip_rbl_checks 1\n").unwrap();
+        // --siteconfigpath replaces /etc/spamassassin: its .pre files (which load the Check
+        // plugin and the rest) must come along, or spamd cannot scan at all.
+        for entry in std::fs::read_dir("/etc/spamassassin").expect("no /etc/spamassassin: is spamassassin installed?") {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "pre") {
+                std::fs::copy(&path, site.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(site.join("local.cf"), "use_bayes 0\nbayes_auto_learn 0\nskip_rbl_checks 1\n").unwrap();
         let port = free_port();
         let rules = rule_paths();
         let spamd = Command::new("spamd")
