@@ -25,7 +25,26 @@
 //!   the ownership scope, `access::authorize`, then call the store. Invariant: every write path
 //!   goes through it, so privileges and limits are enforced in one place.
 //! - `cli` (edge): `mailward <noun> <verb>` argument parsing and output (`--json`).
+//! - `api` (edge): the REST API on the admin listener (`/api/v1/...`), HTTP Basic logins through
+//!   `Control::authenticate`, every handler one `control` call. Invariant: no SQL, no privilege
+//!   decision of its own; internal errors are logged and answered with a generic 500.
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
+//! - `autoconfig` (pure core, edge in `autoconfig::http`): Thunderbird autoconfig, Outlook
+//!   autodiscover (POX and the JSON stub) and Apple profiles, answered from an in-memory
+//!   `autoconfig::Snapshot` that the daemon swaps into `AutoconfigState` after store changes.
+//!   Key types: `Snapshot`, `AutoconfigState`, `Settings`, `router`. Invariants: requests never
+//!   touch the store; the request parser expands no DTD or entity and caps body (8 KiB) and
+//!   depth; answers are written with quick-xml's escaping writer; headers are never logged;
+//!   existing and unknown addresses of a hosted domain get the same answer unless configured.
+//! - `dns` (pure): `dns::records::mail_domain_records`, the records a mail domain needs
+//!   (autoconfig/autodiscover names, autodiscover and RFC 6186/8314 SRV with `.` targets for
+//!   services not offered, MX, SPF), as zone lines or JSON;
+//!   `Control::dns_records` checks who may read a domain and builds its list with it
+//!   picks the domain and its server set out of the store's `MailSnapshot`.
+//! - `check` (edge, pure parser in `check::document`): `mailward check autoconfig ADDRESS`,
+//!   which resolves and fetches what Thunderbird and Outlook would, in their order, and reports
+//!   per client the configuration it ends up with. Invariant: the document parser accepts every
+//!   ISPDB file and reports problems as diagnostics, never by failing.
 //! - `spam` (pure, except `spam::cli`): `X-Spam-*` / `X-Spamd-Result` parsing in SpamAssassin,
 //!   amavis and Rspamd formats (`parse_spam_headers`, values plus diagnostics), the explanation
 //!   printed by `mailward spam explain` (`explain`), effective policy resolution
@@ -38,16 +57,53 @@
 //!   thread under a timeout, the failure action with the queue id in the log, forged `X-Spam*`
 //!   headers removed unless from a trusted relay, reload by swapping an `Arc` (SIGHUP, rule file
 //!   changes). Invariant: memory per message is bounded by `max_message_size`.
+//! - `sieve` (pure): `render_sieve(&MailboxSieve) -> RenderedSieve`, one mailbox's Dovecot
+//!   Sieve script: spam to Junk before/after/off decided by the mailbox's effective tag2 against
+//!   the milter's `X-Spam-Score` in whole hundredths (negative scores never spam), user filters,
+//!   the autoresponder (dates, aliases, never for spam), copies. Invariant: every user string
+//!   goes through `sieve::quote`/`single_line`; unusable values become diagnostics, not errors.
+//! - `apply` (pure plan + edge writer): `apply::Plan::build(&ApplyInput, &ApplyPaths)` renders
+//!   every file Postfix and Dovecot read (hash maps, passwd-file, Sieve scripts);
+//!   `apply::write(&plan, &paths) -> ApplyReport` writes them atomically, skips unchanged ones,
+//!   keeps lines below `apply::MARKER`, runs postmap/sievec. Invariant: `apply/plan.rs` and
+//!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
+//! - `views` (pure): what the daemon and the CLI derive from one `store::MailSnapshot`: the
+//!   milter's `spam::PolicyDirectory` and the server's default policy values.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
+//! - `rules` (pure engine, file reading only in `rules::load` and `rules::cli`): a
+//!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
+//!   parse `.cf` files into compiled rules plus `Diagnostic`s (file:line); `RuleSet::score(message,
+//!   &NetworkFacts) -> Report` scores one message; `rules::rspamd::export` flattens a rule set for
+//!   Rspamd; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
+//!   Invariants: `RuleSet` is immutable and `Send + Sync` (share it as `Arc<RuleSet>`, swap on
+//!   reload); scoring does no I/O and is bounded (message size cap, SpamAssassin's part scan
+//!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is
+//!   `RuleBody::Unsupported` with a reason and never hits, and metas over it are not
+//!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
+
+/// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 pub mod access;
+pub mod api;
+pub mod autoconfig;
+pub mod check;
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod dns;
 pub mod milter;
 pub mod model;
 pub mod password;
 pub mod rules;
 pub mod serve;
 pub mod spam;
+pub mod sieve;
 pub mod store;
+pub mod views;

@@ -146,6 +146,9 @@ pub struct AutoconfigConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyConfig {
+    /// `serve` applies every change and runs a periodic full pass. Off by default so that a
+    /// zero-configuration `serve` writes nothing outside its data directory.
+    pub enabled: bool,
     pub postfix_dir: PathBuf,
     pub dovecot_dir: PathBuf,
     pub sieve_dir: PathBuf,
@@ -207,6 +210,7 @@ impl Config {
                 sign_key: r.optional_path("autoconfig.sign_key"),
             },
             apply: ApplyConfig {
+                enabled: r.bool("apply.enabled", false),
                 postfix_dir: r.path("apply.postfix_dir", "/etc/postfix/mailward"),
                 dovecot_dir: r.path("apply.dovecot_dir", "/etc/dovecot/mailward"),
                 sieve_dir: r.path("apply.sieve_dir", "/var/lib/mailward/sieve"),

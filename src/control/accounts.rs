@@ -143,3 +143,33 @@ pub struct AccountUpdate {
     pub active: Option<bool>,
     pub password: Option<String>,
 }
+
+impl Control {
+    /// Checks a login: an account name, or a mailbox address (mailbox users log in with their
+    /// address). Unknown logins and wrong passwords give the same error, and an unknown login
+    /// still costs one hash verification, so timing does not reveal which logins exist.
+    pub async fn authenticate(&self, login: &str, password: &str) -> Result<Actor, ControlError> {
+        const WRONG: &str = "wrong login or password";
+        let stored = if login.contains('@') {
+            match crate::model::Address::parse(login) {
+                Ok(a) => self.store.mailbox_credentials(a.as_str()).await?.filter(|c| c.mailbox.active).map(|c| c.password_hash),
+                Err(_) => None,
+            }
+        } else {
+            self.store.account_credentials(&login.to_ascii_lowercase()).await?.filter(|(a, _)| a.active).map(|(_, h)| h)
+        };
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| dummy_hash().to_string());
+        if !crate::password::verify_password(password, &hash) || !known {
+            return Err(ControlError::Invalid(WRONG.into()));
+        }
+        self.actor_named(login).await
+    }
+}
+
+/// Verified against when the login does not exist: a real hash of a random password, so the
+/// work is the same as for a known login.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::password::hash_password(&crate::password::generate_password()).unwrap_or_default())
+}

@@ -17,11 +17,13 @@
 //! - the scorer and the policy directory are swapped whole (`MilterState::replace_*`), so a
 //!   reload (SIGHUP) never drops a connection or mixes two rule sets in one message.
 
+pub mod engine;
 pub mod rule_scorer;
 pub mod server;
 pub mod session;
 pub mod settings;
 
+pub use engine::{rule_loader, NoRules};
 pub use rule_scorer::load_rule_scorer;
 pub use server::{MilterListener, MilterState, Scorer, ScorerLoader, reload_on_rule_change, reload_on_sighup, run};
 pub use session::{EomPlan, RcptAnswer, Session};

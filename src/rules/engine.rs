@@ -1,5 +1,6 @@
 //! Compiled rules and per-message scoring.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::expr::{self, Expr};
@@ -49,6 +50,16 @@ pub struct Rule {
     pub kind: &'static str,
     /// The pattern or expression as written (after ReplaceTags), for the Rspamd export.
     pub source_text: String,
+    /// `tflags` decoded once at load, so scoring compares no strings.
+    flags: Flags,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    multiple: bool,
+    nosubject: bool,
+    net: bool,
+    maxhits: usize,
 }
 
 impl Rule {
@@ -56,8 +67,14 @@ impl Rule {
         self.tflags.iter().any(|f| f == flag)
     }
 
-    fn maxhits(&self) -> usize {
-        self.tflags.iter().find_map(|f| f.strip_prefix("maxhits=").and_then(|n| n.parse().ok())).unwrap_or(usize::MAX)
+    fn decode_flags(tflags: &[String]) -> Flags {
+        let has = |f: &str| tflags.iter().any(|t| t == f);
+        Flags {
+            multiple: has("multiple"),
+            nosubject: has("nosubject"),
+            net: has("net"),
+            maxhits: tflags.iter().find_map(|f| f.strip_prefix("maxhits=").and_then(|n| n.parse().ok())).filter(|n| *n > 0).unwrap_or(usize::MAX),
+        }
     }
 }
 
@@ -140,6 +157,7 @@ impl RuleSet {
                 [if nice { -s } else { s }; 4]
             });
             let body = compile_def(name, def.kind, &text, &def.at, &mut diags);
+            let tflags_copy = tflags.clone();
             index.insert(name.clone(), rules.len());
             rules.push(Rule {
                 name: name.clone(),
@@ -152,6 +170,7 @@ impl RuleSet {
                 fully_supported: true,
                 kind: def.kind.keyword(),
                 source_text: text,
+                flags: Rule::decode_flags(&tflags_copy),
             });
         }
         // resolve meta dependencies
@@ -218,8 +237,7 @@ impl RuleSet {
             if rule.scores[set] == 0.0 {
                 continue;
             }
-            let net = rule.has_tflag("net");
-            if net && !facts.network_checked {
+            if rule.flags.net && !facts.network_checked {
                 continue;
             }
             counts[i] = match &rule.body {
@@ -253,7 +271,7 @@ impl RuleSet {
                 subrule_hits.push(rule.name.clone());
                 continue;
             }
-            let times = if rule.has_tflag("multiple") { counts[i].max(1.0) as u32 } else { 1 };
+            let times = if rule.flags.multiple { counts[i].max(1.0) as u32 } else { 1 };
             let s = rule.scores[set];
             total += s * f64::from(times);
             hits.push(Hit { name: rule.name.clone(), score: s, describe: rule.describe.clone().unwrap_or_default(), count: times });
@@ -271,37 +289,36 @@ impl RuleSet {
     }
 }
 
-fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView) -> f64 {
-    let multiple = rule.has_tflag("multiple");
-    let max = if multiple { rule.maxhits() } else { 1 };
-    let count_in = |hay: &[u8]| -> usize {
-        let l = || perl_regex::latin1(hay);
-        if multiple { matcher.count(hay, &l, max) } else { usize::from(matcher.is_match(hay, &l)) }
-    };
-    let count_lines = |lines: &[Vec<u8>], skip_first: bool| -> usize {
-        let mut n = 0;
-        for line in lines.iter().skip(usize::from(skip_first)) {
-            n += count_in(line);
-            if n >= max {
-                return max;
-            }
+fn count_in<'a>(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8], text: &dyn Fn() -> Cow<'a, str>) -> usize {
+    if multiple { matcher.count(hay, text, max) } else { usize::from(matcher.is_match(hay, text)) }
+}
+
+/// Matches each line; Latin-1 copies of the lines are made once per message, and only when a
+/// backtracking rule asks for them.
+fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool) -> usize {
+    let mut n = 0;
+    for (i, line) in lines.iter().enumerate().skip(usize::from(skip_first)) {
+        n += count_in(matcher, multiple, max, line, &|| Cow::Borrowed(latin()[i].as_str()));
+        if n >= max {
+            return max;
         }
-        n
-    };
+    }
+    n
+}
+
+fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView) -> f64 {
+    let multiple = rule.flags.multiple;
+    let max = if multiple { rule.flags.maxhits } else { 1 };
     let n = match target {
         Target::Header { request, negate, if_unset } => {
             let value = view.get(request).or_else(|| if_unset.clone()).unwrap_or_default();
-            if *negate {
-                let l = || perl_regex::latin1(&value);
-                usize::from(!matcher.is_match(&value, &l))
-            } else {
-                count_in(&value)
-            }
+            let text = || Cow::Owned(perl_regex::latin1(&value));
+            if *negate { usize::from(!matcher.is_match(&value, &text)) } else { count_in(matcher, multiple, max, &value, &text) }
         }
-        Target::Body => count_lines(view.rendered_body(), rule.has_tflag("nosubject")),
-        Target::RawBody => count_lines(view.decoded_body(), false),
-        Target::Full => count_in(&view.full),
-        Target::Uri => count_lines(view.uris(), false),
+        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject),
+        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
+        Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
+        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
     };
     n as f64
 }

@@ -130,6 +130,11 @@ fn attr_value(tag: &[u8], attr: &str) -> Option<Vec<u8>> {
     None
 }
 
+/// Position of an ASCII-lowercase `needle` in `hay`, ignoring ASCII case, without copying `hay`.
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -141,7 +146,7 @@ pub fn render(html: &[u8]) -> HtmlRender {
     let mut skip_until: Option<&'static [u8]> = None;
     while i < html.len() {
         if let Some(end_tag) = skip_until {
-            match find(&html[i..].to_ascii_lowercase(), end_tag) {
+            match find_ignore_case(&html[i..], end_tag) {
                 Some(p) => {
                     i += p;
                     skip_until = None;

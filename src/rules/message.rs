@@ -59,6 +59,8 @@ pub struct MessageView {
     rendered: OnceLock<Vec<Vec<u8>>>,
     decoded_lines: OnceLock<Vec<Vec<u8>>>,
     uris: OnceLock<Vec<Vec<u8>>>,
+    latin: [OnceLock<Vec<String>>; 3],
+    full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
 }
@@ -237,6 +239,16 @@ fn to_utf8(bytes: &[u8], charset: &str) -> Vec<u8> {
     let cs = charset.to_ascii_lowercase();
     if cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || bytes.is_ascii() {
         return bytes.to_vec();
+    }
+    if cs.starts_with("utf-16") || cs == "utf16" {
+        // BOM decides the byte order; without one, the label does (big endian by default)
+        let (le, body) = match bytes {
+            [0xFF, 0xFE, rest @ ..] => (true, rest),
+            [0xFE, 0xFF, rest @ ..] => (false, rest),
+            _ => (cs.ends_with("le"), bytes),
+        };
+        let units: Vec<u16> = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect();
+        return String::from_utf16_lossy(&units).into_bytes();
     }
     if let Some(dec) = mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
         return dec(bytes).into_bytes();
@@ -488,6 +500,8 @@ impl MessageView {
             rendered: OnceLock::new(),
             decoded_lines: OnceLock::new(),
             uris: OnceLock::new(),
+            latin: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
+            full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
         }
@@ -594,6 +608,23 @@ impl MessageView {
             }
             out
         })
+    }
+
+    /// Latin-1 copies (one char per byte) for the backtracking regex engine, which matches `&str`.
+    pub fn rendered_body_latin1(&self) -> &[String] {
+        self.latin[0].get_or_init(|| self.rendered_body().iter().map(|l| super::perl_regex::latin1(l)).collect())
+    }
+
+    pub fn decoded_body_latin1(&self) -> &[String] {
+        self.latin[1].get_or_init(|| self.decoded_body().iter().map(|l| super::perl_regex::latin1(l)).collect())
+    }
+
+    pub fn uris_latin1(&self) -> &[String] {
+        self.latin[2].get_or_init(|| self.uris().iter().map(|l| super::perl_regex::latin1(l)).collect())
+    }
+
+    pub fn full_latin1(&self) -> &str {
+        self.full_latin.get_or_init(|| super::perl_regex::latin1(&self.full))
     }
 
     pub fn uris(&self) -> &Vec<Vec<u8>> {

@@ -108,3 +108,21 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 }
+
+/// Object counts for `/metrics`.
+pub struct ObjectCounts {
+    pub domains: i64,
+    pub mailboxes: i64,
+    pub aliases: i64,
+    pub last_change: i64,
+}
+
+impl Store {
+    pub async fn object_counts(&self) -> Result<ObjectCounts, StoreError> {
+        let count = |table: &'static str| async move {
+            let row = self.fetch_optional(&format!("SELECT COUNT(*) AS n FROM {table}"), vec![]).await?;
+            Ok::<i64, StoreError>(row.map(|r| r.try_get::<i64, _>("n")).transpose()?.unwrap_or(0))
+        };
+        Ok(ObjectCounts { domains: count("domains").await?, mailboxes: count("mailboxes").await?, aliases: count("aliases").await?, last_change: self.last_change_id().await? })
+    }
+}

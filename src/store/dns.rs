@@ -38,13 +38,7 @@ impl Store {
     pub async fn list_dns_zones(&self, scope: Scope) -> Result<Vec<DnsZone>, StoreError> {
         let mut sql = "SELECT id, customer_id, name FROM dns_zones WHERE 1 = 1".to_string();
         let mut binds = Vec::new();
-        if let Some(c) = scope.customer {
-            sql.push_str(" AND customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
-        }
+        super::push_scope(&mut sql, &mut binds, scope, "customer_id");
         sql.push_str(" ORDER BY name");
         self.fetch_all(&sql, binds).await?.iter().map(rows::dns_zone).collect()
     }

@@ -75,13 +75,7 @@ impl Store {
     pub async fn list_domains(&self, scope: Scope) -> Result<Vec<Domain>, StoreError> {
         let mut sql = format!("SELECT {} FROM domains WHERE 1 = 1", rows::DOMAIN_COLUMNS);
         let mut binds = Vec::new();
-        if let Some(c) = scope.customer {
-            sql.push_str(" AND customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
-        }
+        super::push_scope(&mut sql, &mut binds, scope, "customer_id");
         sql.push_str(" ORDER BY name");
         self.fetch_all(&sql, binds).await?.iter().map(rows::domain).collect()
     }
@@ -162,13 +156,7 @@ impl Store {
     pub async fn list_alias_domains(&self, scope: Scope) -> Result<Vec<AliasDomain>, StoreError> {
         let mut sql = "SELECT id, source, target_domain_id, customer_id, active FROM alias_domains WHERE 1 = 1".to_string();
         let mut binds = Vec::new();
-        if let Some(c) = scope.customer {
-            sql.push_str(" AND customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
-        }
+        super::push_scope(&mut sql, &mut binds, scope, "customer_id");
         sql.push_str(" ORDER BY source");
         self.fetch_all(&sql, binds).await?.iter().map(alias_domain_row).collect()
     }
@@ -192,7 +180,7 @@ impl Store {
     }
 }
 
-fn alias_domain_row(row: &sqlx::any::AnyRow) -> Result<AliasDomain, StoreError> {
+pub(super) fn alias_domain_row(row: &sqlx::any::AnyRow) -> Result<AliasDomain, StoreError> {
     Ok(AliasDomain {
         id: row.try_get("id")?,
         source: row.try_get("source")?,

@@ -79,12 +79,8 @@ impl Store {
         if let Some(m) = scope.mailbox {
             sql.push_str(" AND m.id = ?");
             binds.push(Bind::Int(m));
-        } else if let Some(c) = scope.customer {
-            sql.push_str(" AND d.customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND d.customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
+        } else {
+            super::push_scope(&mut sql, &mut binds, scope, "d.customer_id");
         }
         sql.push_str(" ORDER BY m.address");
         self.fetch_all(&sql, binds).await?.iter().map(rows::mailbox).collect()
@@ -211,13 +207,7 @@ impl Store {
             sql.push_str(" AND a.domain_id = ?");
             binds.push(Bind::Int(id));
         }
-        if let Some(c) = scope.customer {
-            sql.push_str(" AND d.customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND d.customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
-        }
+        super::push_scope(&mut sql, &mut binds, scope, "d.customer_id");
         sql.push_str(" ORDER BY a.source");
         self.fetch_all(&sql, binds).await?.iter().map(rows::alias).collect()
     }

@@ -24,12 +24,14 @@ mod policies;
 mod rows;
 mod serversets;
 mod sites;
+mod snapshot;
 
 pub use accounts::{account_scope, AccountChange, NewAccount};
 pub use changelog::LogQuery;
 pub use domains::NewDomain;
 pub use error::StoreError;
 pub use mailboxes::{MailboxCredentials, NewMailbox};
+pub use snapshot::MailSnapshot;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor};
@@ -200,6 +202,18 @@ impl Bind {
             Bind::Int(v) => q.bind(v),
             Bind::Text(v) => q.bind(v),
         }
+    }
+}
+
+/// Limits a listing to a scope's customers: one customer, or every customer of a reseller,
+/// or (the admin's empty scope) everything. `customer_column` names the owning customer.
+pub(crate) fn push_scope(sql: &mut String, binds: &mut Vec<Bind>, scope: crate::access::Scope, customer_column: &str) {
+    if let Some(c) = scope.customer {
+        sql.push_str(&format!(" AND {customer_column} = ?"));
+        binds.push(Bind::Int(c));
+    } else if let Some(r) = scope.reseller {
+        sql.push_str(&format!(" AND {customer_column} IN (SELECT id FROM accounts WHERE parent_id = ?)"));
+        binds.push(Bind::Int(r));
     }
 }
 

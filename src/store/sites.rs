@@ -41,13 +41,7 @@ impl Store {
     pub async fn list_sites(&self, scope: Scope) -> Result<Vec<Site>, StoreError> {
         let mut sql = "SELECT id, customer_id, name, log_retention_days, statistics FROM sites WHERE 1 = 1".to_string();
         let mut binds = Vec::new();
-        if let Some(c) = scope.customer {
-            sql.push_str(" AND customer_id = ?");
-            binds.push(Bind::Int(c));
-        } else if let Some(r) = scope.reseller {
-            sql.push_str(" AND customer_id IN (SELECT id FROM accounts WHERE parent_id = ?)");
-            binds.push(Bind::Int(r));
-        }
+        super::push_scope(&mut sql, &mut binds, scope, "customer_id");
         sql.push_str(" ORDER BY name");
         self.fetch_all(&sql, binds).await?.iter().map(rows::site).collect()
     }

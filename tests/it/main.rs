@@ -1,8 +1,26 @@
 //! The one integration-test binary. Each module tests one part of the product against real
 //! peers (databases, Postfix, Dovecot, SpamAssassin) that `scripts/test` installs and starts.
 
+mod support;
+
+// The pure modules do no I/O.
 mod architecture;
-mod milter; // the milter in-process (indymilter-test) and behind a private Postfix (swaks)
-mod rules; // the rule engine against SpamAssassin as the oracle, and hostile input
-mod spam; // `spam explain` / `policy explain` output, golden files
-mod support; // private instances of real peers (Postfix)
+// The store suite on SQLite, PostgreSQL and MariaDB.
+mod store;
+// Every role against every write operation.
+mod privileges;
+// The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
+mod cli;
+// The REST API on the admin listener.
+mod api;
+// Thunderbird/Outlook/Apple answers, their DNS records and the connectivity checker.
+mod autoconfig;
+// The milter in-process (indymilter-test) and behind a private Postfix (swaks).
+mod milter;
+// `spam explain` / `policy explain` output, golden files.
+mod spam;
+// Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
+// private Dovecot.
+mod mailstack;
+// The rule engine against SpamAssassin as the oracle, and hostile input.
+mod rules;
