@@ -60,7 +60,7 @@ fn main() {
     println!("rule set: {} rules, load {:.0} ms, resident memory +{:.1} MiB", set.rules.len(), load.as_secs_f64() * 1000.0, (after.saturating_sub(before)) as f64 / 1024.0);
 
     // our engine: several rounds over the corpus on one thread
-    let rounds = 20;
+    let rounds = 5;
     let mut lat = Vec::new();
     let t = Instant::now();
     for _ in 0..rounds {

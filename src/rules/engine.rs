@@ -148,16 +148,43 @@ impl RuleSet {
         let mut diags = std::mem::take(&mut raw.diagnostics);
         let mut rules = Vec::with_capacity(raw.defs.len());
         let mut index = HashMap::new();
-        for (name, def) in &raw.defs {
-            let text = if raw.replace_rules.contains(name) { parse::replace_tags(&def.text, &raw) } else { def.text.clone() };
+        // Regex compilation dominates load time and each rule compiles on its own: split the
+        // definitions over the available cores (results are put back in definition order).
+        let defs: Vec<(&String, &parse::RawDef)> = raw.defs.iter().collect();
+        let texts: Vec<String> = defs.iter().map(|(name, def)| if raw.replace_rules.contains(*name) { parse::replace_tags(&def.text, &raw) } else { def.text.clone() }).collect();
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+        let chunk = defs.len().div_ceil(workers).max(1);
+        let mut compiled: Vec<(RuleBody, Vec<Diagnostic>)> = Vec::with_capacity(defs.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = defs
+                .chunks(chunk)
+                .zip(texts.chunks(chunk))
+                .map(|(d, t)| {
+                    scope.spawn(move || {
+                        d.iter()
+                            .zip(t)
+                            .map(|((name, def), text)| {
+                                let mut local = Vec::new();
+                                let body = compile_def(name, def.kind, text, &def.at, &mut local);
+                                (body, local)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                compiled.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+        });
+        for (((name, def), text), (body, mut local)) in defs.into_iter().zip(texts).zip(compiled) {
+            diags.append(&mut local);
             let tflags: Vec<String> = raw.tflags.get(name).map(|t| t.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
             let nice = tflags.iter().any(|f| f == "nice");
             let scores = raw.scores.get(name).copied().unwrap_or_else(|| {
                 let s = if name.starts_with("T_") { 0.01 } else { 1.0 };
                 [if nice { -s } else { s }; 4]
             });
-            let body = compile_def(name, def.kind, &text, &def.at, &mut diags);
-            let tflags_copy = tflags.clone();
+            let flags = Rule::decode_flags(&tflags);
             index.insert(name.clone(), rules.len());
             rules.push(Rule {
                 name: name.clone(),
@@ -170,7 +197,7 @@ impl RuleSet {
                 fully_supported: true,
                 kind: def.kind.keyword(),
                 source_text: text,
-                flags: Rule::decode_flags(&tflags_copy),
+                flags,
             });
         }
         // resolve meta dependencies

@@ -767,7 +767,7 @@ fn split_short_paragraphs(text: &[u8]) -> Vec<Vec<u8>> {
     let mut ofs = 0;
     let find = |b: u8, from: usize| text.get(from..).and_then(|s| s.iter().position(|&c| c == b)).map(|p| from + p);
     while text.len() - ofs > 2 * m {
-        let ok = |j: Option<usize>| j.filter(|j| j - ofs + 1 <= 2 * m);
+        let ok = |j: Option<usize>| j.filter(|j| j - ofs < 2 * m);
         let j = ok(find(b'\n', ofs + m)).or_else(|| ok(find(b'>', ofs + m))).or_else(|| ok(find(b' ', ofs + m))).unwrap_or(ofs + m);
         out.push(text[ofs..=j].to_vec());
         ofs = j + 1;
