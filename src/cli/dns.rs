@@ -48,9 +48,12 @@ pub enum RecordCommand {
 }
 
 pub async fn run(ctx: &Context, cmd: DnsCommand) -> anyhow::Result<i32> {
+    if let DnsCommand::Records { domain } = &cmd {
+        return super::parts::run_dns_records(ctx, domain).await;
+    }
     let (control, actor) = ctx.control().await?;
     match cmd {
-        DnsCommand::Records { .. } => unreachable!("dispatched to cli::parts"),
+        DnsCommand::Records { .. } => {}
         DnsCommand::Zone(ZoneCommand::Add { name, customer }) => {
             let z = control.add_dns_zone(&actor, &name, &customer).await?;
             ctx.out.done(&format!("added DNS zone {}", z.name), serde_json::json!({ "name": z.name }));

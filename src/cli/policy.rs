@@ -53,6 +53,9 @@ pub enum PolicyCommand {
 }
 
 pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32> {
+    if let PolicyCommand::Explain { address } = &cmd {
+        return super::parts::run_policy_explain(ctx, address).await;
+    }
     let (control, actor) = ctx.control().await?;
     match cmd {
         PolicyCommand::Add { name, fields: f } => {
@@ -91,7 +94,7 @@ pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32
             control.delete_policy(&actor, &name).await?;
             ctx.out.done(&format!("deleted policy {name}"), serde_json::json!({}));
         }
-        PolicyCommand::Explain { .. } => unreachable!("dispatched to cli::parts"),
+        PolicyCommand::Explain { .. } => {}
     }
     Ok(0)
 }
