@@ -30,7 +30,7 @@ fn corpus() -> Vec<Vec<u8>> {
         }
     }
     let mut out = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/spamassassin"), &mut out);
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spamassassin"), &mut out);
     out
 }
 

@@ -2,7 +2,7 @@
 //!
 //! `spamassassin_agrees_on_every_supported_rule` starts a private `spamd` (local tests only,
 //! Bayes off, Debian's rules, plugins from a private copy of `/etc/spamassassin/*.pre`, on a
-//! loopback port chosen at run time), scores every message of `../shared/testdata/spamassassin`
+//! loopback port chosen at run time), scores every message of `tests/data/spamassassin`
 //! with `spamc` and with our engine, and compares per-rule hits on the rules our engine supports.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +14,7 @@ use mailward::rules::{Environment, NetworkFacts, RuleSet, Severity};
 const SA_RULES: &str = "/usr/share/spamassassin";
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/spamassassin")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/spamassassin")
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {

@@ -4,7 +4,7 @@ use mailward::check::document::{Format, parse_document};
 
 #[test]
 fn checker_parser_accepts_every_ispdb_file() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/ispdb");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ispdb");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
