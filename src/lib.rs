@@ -27,6 +27,13 @@
 //! - `cli` (edge): `mailward <noun> <verb>` argument parsing and output (`--json`).
 //! - `serve` (edge): the daemon: data directory, first-start admin, listeners, shutdown.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
+//! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
+//!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
+//!   (the hourly check for `serve`), `updates::cli` (`rules update|publish|rollback`). Pure:
+//!   `channel`, `mirrors`, `verify`, `extract`. Invariants: a tarball is unpacked in memory and
+//!   checked whole (flat, safe names, caps, no links) before anything is written; a channel is
+//!   written and linted in a staging directory and switched in by renames, so every failure
+//!   leaves the installed rules as they were; the previous version is kept for rollback.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {
@@ -44,3 +51,4 @@ pub mod model;
 pub mod password;
 pub mod serve;
 pub mod store;
+pub mod updates;
