@@ -278,4 +278,95 @@ mod tests {
              header X Subject =~ /x/\nrequire_version 4.000001\n@@UNKNOWN@@\n"
         );
     }
+
+    /// A raw tar.gz with entries exactly as given, bypassing the tar crate's own path checks
+    /// (a hostile publisher does not use a polite library).
+    fn raw_tarball(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
+        let mut tar = Vec::new();
+        for (name, kind, data, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            let bytes = header.as_old_mut();
+            bytes.name[..name.len()].copy_from_slice(name.as_bytes());
+            bytes.linkname[..link.len()].copy_from_slice(link.as_bytes());
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.extend_from_slice(header.as_bytes());
+            tar.extend_from_slice(data);
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        tar.resize(tar.len() + 1024, 0);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn check(entries: &[(&str, tar::EntryType, &[u8], &str)], limits: Limits) -> Result<Vec<String>, ExtractError> {
+        extract(&raw_tarball(entries), &limits, &Rewrite::default()).map(|files| files.into_iter().map(|f| f.name).collect())
+    }
+
+    const FILE: tar::EntryType = tar::EntryType::Regular;
+
+    #[test]
+    fn flat_archive_with_dot_slash_root_extracts() {
+        let got = check(
+            &[("./", tar::EntryType::Directory, b"", ""), ("./b.cf", FILE, b"score X 1\n", ""), ("a.pre", FILE, b"", "")],
+            Limits::default(),
+        );
+        assert_eq!(got, Ok(vec!["a.pre".to_string(), "b.cf".to_string()]));
+    }
+
+    #[test]
+    fn hostile_archives_are_refused_whole() {
+        let cf: &[u8] = b"score X 1\n";
+        let cases: Vec<(Vec<(&str, tar::EntryType, &[u8], &str)>, &str)> = vec![
+            (vec![("ok.cf", FILE, cf, ""), ("../evil.cf", FILE, cf, "")], "escapes"),
+            (vec![("/etc/cron.d/evil", FILE, cf, "")], "escapes"),
+            (vec![("ok.cf", FILE, cf, ""), ("link.cf", tar::EntryType::Symlink, b"", "/etc/passwd")], "symbolic link"),
+            (vec![("ok.cf", FILE, cf, ""), ("hard.cf", tar::EntryType::Link, b"", "ok.cf")], "hard link"),
+            (vec![("ok.cf", FILE, cf, ""), ("dev", tar::EntryType::Char, b"", "")], "device"),
+            (vec![("sub/", tar::EntryType::Directory, b"", ""), ("sub/a.cf", FILE, cf, "")], "flat"),
+            (vec![("ok.cf", FILE, cf, ""), ("ok.cf", FILE, cf, "")], "twice"),
+            (vec![("ok.cf", FILE, cf, ""), ("MIRRORED.BY", FILE, b"http://evil/", "")], "reserved"),
+            (vec![("bad name;rm.cf", FILE, cf, "")], "name outside"),
+            (vec![("notes.txt", FILE, b"no rules", "")], "no .cf"),
+            (vec![], "no .cf"),
+        ];
+        for (entries, expected) in cases {
+            let err = check(&entries, Limits::default()).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err:?} should mention {expected:?}");
+        }
+    }
+
+    #[test]
+    fn caps_on_size_and_count() {
+        let big = vec![b'#'; 4096];
+        let small = Limits { max_file: 1000, ..Limits::default() };
+        assert!(matches!(check(&[("a.cf", FILE, &big, "")], small), Err(ExtractError::FileTooLarge { .. })));
+        let few = Limits { max_files: 2, ..Limits::default() };
+        let many = [("a.cf", FILE, &b""[..], ""), ("b.cf", FILE, &b""[..], ""), ("c.cf", FILE, &b""[..], "")];
+        assert_eq!(check(&many, few), Err(ExtractError::TooManyFiles { limit: 2 }));
+        // A gzip bomb: tiny compressed, huge unpacked.
+        let zeros = vec![0u8; 2 << 20];
+        let bomb = raw_tarball(&[("a.cf", FILE, &zeros, "")]);
+        assert!(bomb.len() < 20_000);
+        let tight = Limits { max_unpacked: 1 << 20, ..Limits::default() };
+        assert_eq!(extract(&bomb, &tight, &Rewrite::default()), Err(ExtractError::UnpackedTooLarge { limit: 1 << 20 }));
+        let tiny = Limits { max_compressed: 100, ..Limits::default() };
+        assert!(matches!(extract(&bomb, &tiny, &Rewrite::default()), Err(ExtractError::CompressedTooLarge { .. })));
+        assert!(matches!(extract(b"not gzip at all", &Limits::default(), &Rewrite::default()), Err(ExtractError::Corrupt(_))));
+        let truncated = &bomb[..bomb.len() / 2];
+        assert!(matches!(extract(truncated, &Limits::default(), &Rewrite::default()), Err(ExtractError::Corrupt(_))));
+    }
+
+    #[test]
+    fn pack_round_trips_and_is_reproducible() {
+        let files = vec![RuleFile { name: "b.cf".into(), contents: b"score B 1\n".to_vec() }, RuleFile { name: "a.cf".into(), contents: vec![] }];
+        let packed = pack(&files);
+        assert_eq!(packed, pack(&files));
+        let back = extract(&packed, &Limits::default(), &Rewrite::default()).unwrap();
+        assert_eq!(back.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["a.cf", "b.cf"]);
+        assert_eq!(back[1].contents, b"score B 1\n");
+    }
 }

@@ -11,3 +11,5 @@ mod store;
 mod privileges;
 // The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
 mod cli;
+// Rule channels: `rules update`/`publish` against loopback DNS and HTTP, SpamAssassin, sa-update.
+mod updates;
