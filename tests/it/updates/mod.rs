@@ -316,3 +316,32 @@ async fn publish_refuses_what_update_would_refuse() {
     assert!(err.to_string().contains("fail lint"), "{err}");
     assert!(!out.join("1.tar.gz").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedule_installs_at_start_reports_it_and_stops_on_shutdown() {
+    use mailward::updates::channel::Channel;
+    use mailward::updates::lint::LintChain;
+    use mailward::updates::update::UpdateOptions;
+    let server = ChannelServer::start().await;
+    server.publish(1, RULES_V1, None).await;
+    let mut options = UpdateOptions::new(vec![Channel::new(CHANNEL).unwrap()], server.update_dir.clone());
+    options.dns_server = Some(server.dns);
+    let (updated_tx, mut updated_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(mailward::updates::schedule(
+        options,
+        std::sync::Arc::new(LintChain::detect()),
+        Duration::from_secs(3600),
+        async move {
+            let _ = stop_rx.await;
+        },
+        move |report: &mailward::updates::UpdateReport| {
+            let _ = updated_tx.send(report.exit_code());
+        },
+    ));
+    let code = tokio::time::timeout(Duration::from_secs(120), updated_rx.recv()).await.expect("the first check ran").unwrap();
+    assert_eq!(code, 0);
+    assert!(std::fs::read_to_string(server.update_dir.join(format!("{DIR_NAME}.cf"))).unwrap().starts_with("# UPDATE version 1\n"));
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task).await.expect("schedule stops on shutdown").unwrap();
+}
