@@ -30,7 +30,7 @@
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
 //!   (the hourly check for `serve`), `updates::cli` (`rules update|publish|rollback`). Pure:
-//!   `channel`, `mirrors`, `verify`, `extract`. Invariants: a tarball is unpacked in memory and
+//!   `channel`, `mirrors`, `verify`, `signature`, `extract`. Invariants: a tarball is unpacked in memory and
 //!   checked whole (flat, safe names, caps, no links) before anything is written; a channel is
 //!   written and linted in a staging directory and switched in by renames, so every failure
 //!   leaves the installed rules as they were; the previous version is kept for rollback.

@@ -7,12 +7,13 @@ use super::install::{ChannelPaths, rollback};
 use super::lint::{LintChain, RuleLint};
 use super::mirrors::Mirror;
 use super::publish::{PublishOptions, publish};
+use super::signature;
 use super::update::{ChannelOutcome, UpdateOptions, Verification, update};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,9 +47,12 @@ pub struct UpdateArgs {
     /// OpenPGP key id to trust (repeatable)
     #[arg(long = "gpgkey")]
     pub gpgkeys: Vec<String>,
-    /// Import an OpenPGP public key file
+    /// Import an OpenPGP public key file into the keyring (repeatable)
     #[arg(long = "import")]
     pub import: Vec<PathBuf>,
+    /// Directory of trusted OpenPGP public keys (sa-update keeps them in a GnuPG home instead)
+    #[arg(long, default_value = "/etc/mailward/update-keys")]
+    pub keyring: PathBuf,
     /// Only check whether a newer version exists (exit 0 if so, 1 if not)
     #[arg(long)]
     pub checkonly: bool,
@@ -97,9 +101,10 @@ pub struct PublishArgs {
     pub sa_versions: Vec<String>,
     #[arg(long, default_value_t = 3600)]
     pub ttl: u32,
-    /// OpenPGP key to sign with (not implemented yet)
+    /// Armored, unprotected OpenPGP secret key file to sign the tarball with (writes
+    /// N.tar.gz.asc and GPG.KEY, the public key to hand to users)
     #[arg(long)]
-    pub sign: Option<String>,
+    pub sign: Option<PathBuf>,
 }
 
 fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
@@ -143,9 +148,6 @@ pub fn update_options(args: &UpdateArgs) -> anyhow::Result<UpdateOptions> {
             channels.push(channel);
         }
     }
-    if !args.import.is_empty() && args.nogpg {
-        anyhow::bail!("--import needs signature checking, which --nogpg turns off");
-    }
     let sa_version = SaVersion::parse(&args.sa_version)?;
     let mut options = UpdateOptions::new(channels, args.updatedir.clone());
     options.sa_version = sa_version;
@@ -156,11 +158,46 @@ pub fn update_options(args: &UpdateArgs) -> anyhow::Result<UpdateOptions> {
     options.check_only = args.checkonly;
     options.refresh_mirrors = args.refreshmirrors;
     options.verification =
-        if args.nogpg { Verification::ChecksumOnly } else { Verification::Signature { key_ids: args.gpgkeys.clone() } };
+        if args.nogpg { Verification::ChecksumOnly } else { Verification::Signature { trusted: trusted_keys(&args.keyring, &args.gpgkeys)? } };
     Ok(options)
 }
 
+/// Copies each key file, validated, into the keyring as `<FINGERPRINT>.asc`.
+pub fn import_keys(keyring: &Path, files: &[PathBuf], out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("cannot read key file {}", file.display()))?;
+        let keys = signature::parse_public_keys(&bytes).with_context(|| format!("key file {}", file.display()))?;
+        std::fs::create_dir_all(keyring).with_context(|| format!("cannot create keyring {}", keyring.display()))?;
+        for key in keys {
+            let fingerprint = signature::fingerprint(&key);
+            let path = keyring.join(format!("{fingerprint}.asc"));
+            std::fs::write(&path, signature::armored_public_key(&key)?).with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(out, "imported key {fingerprint}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The keys of the keyring directory, narrowed to `ids` when any are given.
+pub fn trusted_keys(keyring: &Path, ids: &[String]) -> anyhow::Result<Vec<pgp::composed::SignedPublicKey>> {
+    let mut keys = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(keyring) {
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "asc" || e == "gpg") {
+                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                keys.extend(signature::parse_public_keys(&bytes).with_context(|| format!("keyring file {}", path.display()))?);
+            }
+        }
+    }
+    if !ids.is_empty() {
+        keys.retain(|k| ids.iter().any(|id| signature::key_matches(k, id)));
+    }
+    Ok(keys)
+}
+
 async fn run_update(args: UpdateArgs, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
+    import_keys(&args.keyring, &args.import, out)?;
     let options = update_options(&args)?;
     let lint: Arc<dyn RuleLint> = Arc::new(LintChain::detect());
     let report = update(&options, lint).await;
@@ -196,9 +233,10 @@ async fn run_update(args: UpdateArgs, json: bool, out: &mut (dyn Write + Send)) 
 }
 
 fn run_publish(args: PublishArgs, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
-    if args.sign.is_some() {
-        anyhow::bail!("--sign is not implemented yet: publish without it and serve the .sha512/.sha256 checksums");
-    }
+    let signing_key = match &args.sign {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read signing key {}", path.display()))?),
+        None => None,
+    };
     let mut mirrors = Vec::new();
     for spec in &args.mirrors {
         let (url, weight) = match spec.rsplit_once('=') {
@@ -222,6 +260,7 @@ fn run_publish(args: PublishArgs, json: bool, out: &mut (dyn Write + Send)) -> a
         mirrored_by_url: args.mirrored_by_url,
         sa_versions,
         ttl: args.ttl,
+        signing_key,
     };
     let published = publish(&options, &LintChain::detect())?;
     if json {

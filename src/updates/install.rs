@@ -135,8 +135,8 @@ fn stage_and_switch(
         remove_dir_if_exists(&version_dir)?;
     }
     fs::rename(&staged_rules, &version_dir).map_err(io_err("cannot move staged rules to", &version_dir))?;
-    switch_to(paths, &paths.version_dir_name(version), &cf, &pre)?;
-    prune(paths, &[paths.version_dir_name(version), current_target.unwrap_or_default()]);
+    let previous = switch_to(paths, &paths.version_dir_name(version), &cf, &pre)?.or(current_target);
+    prune(paths, &[paths.version_dir_name(version), previous.unwrap_or_default()]);
     Ok(())
 }
 
@@ -157,16 +157,21 @@ pub fn rollback(channel: &Channel, paths: &ChannelPaths) -> Result<u64, InstallE
     Ok(version)
 }
 
-fn switch_to(paths: &ChannelPaths, version_dir_name: &str, cf: &str, pre: &str) -> Result<(), InstallError> {
+/// Points the channel at `version_dir_name` and rewrites its include files. Returns the name
+/// the replaced directory was kept under, when it was a real directory (sa-update's layout).
+fn switch_to(paths: &ChannelPaths, version_dir_name: &str, cf: &str, pre: &str) -> Result<Option<String>, InstallError> {
     let link = paths.link();
+    let mut moved_aside = None;
     // A real directory there was installed by sa-update: keep it as the previous version.
     if let Ok(meta) = fs::symlink_metadata(&link)
         && meta.is_dir()
     {
         let old = current_version(paths)?.unwrap_or(0);
-        let kept = paths.update_dir.join(paths.version_dir_name(old));
+        let name = paths.version_dir_name(old);
+        let kept = paths.update_dir.join(&name);
         remove_dir_if_exists(&kept)?;
         fs::rename(&link, &kept).map_err(io_err("cannot move aside", &link))?;
+        moved_aside = Some(name);
     }
     let tmp_link = paths.update_dir.join(format!(".{}.link", paths.dir_name));
     let _ = fs::remove_file(&tmp_link);
@@ -182,7 +187,7 @@ fn switch_to(paths: &ChannelPaths, version_dir_name: &str, cf: &str, pre: &str) 
     } else {
         write_file(&paths.pre(), pre.as_bytes())?;
     }
-    Ok(())
+    Ok(moved_aside)
 }
 
 /// The version directory the channel link points to, by name.

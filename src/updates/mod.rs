@@ -9,6 +9,7 @@
 //! with `# UPDATE version N`.
 //!
 //! Pure parts: [`channel`] (names, DNS names, include files), [`mirrors`], [`verify`],
+//! [`signature`] (OpenPGP detached signatures with rPGP),
 //! [`extract`] (unpacking from memory: nothing reaches the disk before every entry passed).
 //! Edges: [`dns`], [`download`], [`lint`], [`install`], [`update`], [`publish`], [`schedule`],
 //! [`cli`].
@@ -23,6 +24,7 @@ pub mod lint;
 pub mod mirrors;
 pub mod publish;
 pub mod schedule;
+pub mod signature;
 pub mod update;
 pub mod verify;
 

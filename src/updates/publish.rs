@@ -28,6 +28,9 @@ pub struct PublishOptions {
     /// SpamAssassin releases that get a version record (`<reversed>.<channel>`).
     pub sa_versions: Vec<SaVersion>,
     pub ttl: u32,
+    /// An armored, unprotected OpenPGP secret key: when set, `N.tar.gz.asc` and `GPG.KEY`
+    /// (its public key) are written too.
+    pub signing_key: Option<Vec<u8>>,
 }
 
 /// One TXT record to publish.
@@ -55,6 +58,8 @@ pub enum PublishError {
     Lint(InstallError),
     #[error("at least one --mirror URL is needed")]
     NoMirrors,
+    #[error(transparent)]
+    Sign(#[from] super::signature::SignatureError),
     #[error("version must be a positive number")]
     BadVersion,
 }
@@ -82,6 +87,10 @@ pub fn publish(options: &PublishOptions, lint: &dyn RuleLint) -> Result<Publishe
     let _ = fs::remove_dir_all(&lint_dir);
     linted.map_err(PublishError::Lint)?;
 
+    let signed = match &options.signing_key {
+        Some(key) => Some(super::signature::sign_detached(key, &tarball)?),
+        None => None,
+    };
     let name = format!("{}.tar.gz", options.version);
     let mut written = Vec::new();
     let mut write = |file: String, bytes: &[u8]| -> Result<(), PublishError> {
@@ -93,6 +102,10 @@ pub fn publish(options: &PublishOptions, lint: &dyn RuleLint) -> Result<Publishe
     write(name.clone(), &tarball)?;
     for alg in [Algorithm::Sha512, Algorithm::Sha256] {
         write(format!("{name}.{}", alg.extension()), render_checksum(alg, &tarball, &name).as_bytes())?;
+    }
+    if let Some((signature, public_key)) = signed {
+        write(format!("{name}.asc"), signature.as_bytes())?;
+        write("GPG.KEY".into(), public_key.as_bytes())?;
     }
     write("MIRRORED.BY".into(), render_mirrored_by(&options.mirrors).as_bytes())?;
     let records = txt_records(options);

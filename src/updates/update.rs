@@ -20,9 +20,8 @@ use std::time::Duration;
 pub enum Verification {
     /// sa-update's `--nogpg`: the `.sha512` (else `.sha256`) file from the same mirror.
     ChecksumOnly,
-    /// The detached OpenPGP signature `.asc`, checked against these key ids (not implemented
-    /// yet: such an update fails before downloading anything).
-    Signature { key_ids: Vec<String> },
+    /// The checksums and the detached OpenPGP signature `.asc`, made by one of these keys.
+    Signature { trusted: Vec<pgp::composed::SignedPublicKey> },
 }
 
 #[derive(Clone, Debug)]
@@ -76,10 +75,8 @@ pub enum UpdateError {
     NoMirrors(String),
     #[error("every mirror failed: {}", .0.join("; "))]
     AllMirrorsFailed(Vec<String>),
-    #[error(
-        "OpenPGP signature verification is not implemented yet: run with --nogpg to rely on the .sha512/.sha256 checksums"
-    )]
-    SignatureUnsupported,
+    #[error(transparent)]
+    Signature(#[from] super::signature::SignatureError),
     #[error(transparent)]
     Extract(#[from] ExtractError),
     #[error(transparent)]
@@ -182,8 +179,10 @@ async fn update_channel(
     if options.check_only {
         return Ok(ChannelOutcome::Available { installed, published });
     }
-    if matches!(options.verification, Verification::Signature { .. }) {
-        return Err(UpdateError::SignatureUnsupported);
+    if let Verification::Signature { trusted } = &options.verification
+        && trusted.is_empty()
+    {
+        return Err(super::signature::SignatureError::NoTrustedKeys.into());
     }
 
     let (mirrors, mirrored_by) = mirror_list(options, channel, &paths, dns, http).await?;
@@ -191,7 +190,7 @@ async fn update_channel(
     let mut failures = Vec::new();
     let mut tarball = None;
     for mirror in try_order(&mirrors, random) {
-        match fetch_verified(http, &mirror, published, &options.limits).await {
+        match fetch_verified(http, &mirror, published, &options.limits, &options.verification).await {
             Ok(bytes) => {
                 tarball = Some(bytes);
                 break;
@@ -213,9 +212,25 @@ async fn update_channel(
 }
 
 /// The tarball of `version` from one mirror, checked against the mirror's checksum file.
-async fn fetch_verified(http: &Http, mirror: &Mirror, version: u64, limits: &Limits) -> Result<Vec<u8>, String> {
+async fn fetch_verified(
+    http: &Http,
+    mirror: &Mirror,
+    version: u64,
+    limits: &Limits,
+    verification: &Verification,
+) -> Result<Vec<u8>, String> {
     let url = format!("{}/{version}.tar.gz", mirror.url);
     let tarball = http.get(&url, limits.max_compressed).await.map_err(|e| e.to_string())?;
+    if let Verification::Signature { trusted } = verification {
+        let asc_url = format!("{url}.asc");
+        let asc = match http.get(&asc_url, 64 * 1024).await {
+            Ok(asc) => asc,
+            Err(e) if e.is_not_found() => return Err(super::signature::SignatureError::Missing(asc_url).to_string()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let signer = super::signature::verify_detached(trusted, &asc, &tarball, &asc_url).map_err(|e| e.to_string())?;
+        tracing::info!(mirror = %mirror.url, signer, "good signature");
+    }
     let mut last_missing = None;
     for algorithm in [Algorithm::Sha512, Algorithm::Sha256] {
         let sum_url = format!("{url}.{}", algorithm.extension());

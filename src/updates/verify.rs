@@ -1,7 +1,5 @@
-//! Checksums of a downloaded tarball (`N.tar.gz.sha512` / `.sha256`). Pure.
-//!
-//! OpenPGP signatures (`N.tar.gz.asc`) are not verified yet: without `--nogpg` an update
-//! refuses to install rather than install unverified content.
+//! Checksums of a downloaded tarball (`N.tar.gz.sha512` / `.sha256`). Pure. OpenPGP
+//! signatures are in [`super::signature`].
 
 use sha2::Digest as _;
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-const PURE: &[&str] = &["src/model", "src/access", "src/password.rs", "src/updates/channel.rs", "src/updates/mirrors.rs", "src/updates/verify.rs", "src/updates/extract.rs"];
+const PURE: &[&str] = &["src/model", "src/access", "src/password.rs", "src/updates/channel.rs", "src/updates/mirrors.rs", "src/updates/verify.rs", "src/updates/extract.rs", "src/updates/signature.rs"];
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "indymilter", "reqwest", "hickory_resolver", "hickory_proto", "std::fs", "std::net", "std::process"];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {

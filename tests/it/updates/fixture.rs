@@ -114,6 +114,11 @@ impl ChannelServer {
     /// Publishes `rules` as version `version` with `rules publish` and the TXT records it
     /// prints. `mirrors` defaults to this mirror alone.
     pub async fn publish(&self, version: u64, rules: &[(&str, &str)], mirrors: Option<Vec<Mirror>>) {
+        self.publish_signed(version, rules, mirrors, None).await
+    }
+
+    /// [`publish`](Self::publish), signed with an armored secret key when one is given.
+    pub async fn publish_signed(&self, version: u64, rules: &[(&str, &str)], mirrors: Option<Vec<Mirror>>, key: Option<&str>) {
         let source = self.tmp.path().join(format!("src-{version}"));
         std::fs::create_dir_all(&source).unwrap();
         for (name, text) in rules {
@@ -128,6 +133,7 @@ impl ChannelServer {
             mirrored_by_url: Some(format!("{}/MIRRORED.BY", self.mirror_url)),
             sa_versions: vec![SaVersion::DEFAULT],
             ttl: 60,
+            signing_key: key.map(|k| k.as_bytes().to_vec()),
         };
         let lint = LintChain::detect();
         let published = tokio::task::spawn_blocking(move || publish(&options, &lint)).await.unwrap().expect("publish");
@@ -213,4 +219,18 @@ pub async fn run_cli(argv: &[&str]) -> (i32, String) {
 /// A hand-made tarball of the given files, through the same packer `rules publish` uses.
 pub fn tarball(files: &[(&str, &str)]) -> Vec<u8> {
     pack(&files.iter().map(|(n, t)| RuleFile { name: n.to_string(), contents: t.as_bytes().to_vec() }).collect::<Vec<_>>())
+}
+
+/// A fresh, unprotected Ed25519 signing key for tests, armored.
+pub fn test_signing_key(user: &str) -> String {
+    use pgp::composed::{EncryptionCaps, KeyType, SecretKeyParamsBuilder};
+    let mut params = SecretKeyParamsBuilder::default();
+    params
+        .key_type(KeyType::Ed25519Legacy)
+        .can_certify(true)
+        .can_sign(true)
+        .can_encrypt(EncryptionCaps::None)
+        .primary_user_id(user.into());
+    let key = params.build().unwrap().generate(rand::thread_rng()).unwrap();
+    key.to_armored_string(Default::default()).unwrap()
 }

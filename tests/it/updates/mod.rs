@@ -227,13 +227,6 @@ async fn dns_not_answering_keeps_installed_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn signature_checking_not_available_refuses_instead_of_installing_unverified() {
-    let server = installed_v1().await;
-    server.publish(2, RULES_V2, None).await;
-    assert_fails_untouched(&server, &[], 4, "run with --nogpg").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_dead_mirror_is_skipped_for_the_next_one() {
     let server = ChannelServer::start().await;
     // Port 1 on loopback refuses connections; it has nearly all the weight.
@@ -344,4 +337,45 @@ async fn schedule_installs_at_start_reports_it_and_stops_on_shutdown() {
     assert!(std::fs::read_to_string(server.update_dir.join(format!("{DIR_NAME}.cf"))).unwrap().starts_with("# UPDATE version 1\n"));
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(30), task).await.expect("schedule stops on shutdown").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_channel_installs_and_every_signature_failure_keeps_installed_rules() {
+    let server = ChannelServer::start().await;
+    let key_a = fixture::test_signing_key("Channel A <a@mailward.test>");
+    let key_b = fixture::test_signing_key("Intruder <b@mailward.test>");
+    server.publish_signed(1, RULES_V1, None, Some(&key_a)).await;
+    assert!(server.mirror_root.join("1.tar.gz.asc").exists());
+
+    let keyring = server.tmp.path().join("keyring").display().to_string();
+    let public_key = server.tmp.path().join("channel-a.key");
+    std::fs::copy(server.mirror_root.join("GPG.KEY"), &public_key).unwrap();
+    let public_key = public_key.display().to_string();
+    let (code, out) = server.update(&["--channel", CHANNEL, "--keyring", &keyring, "--import", &public_key]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("imported key "), "{out}");
+    assert!(out.contains(&format!("{CHANNEL}: installed version 1")), "{out}");
+
+    // Signed by a key nobody imported.
+    server.publish_signed(2, RULES_V2, None, Some(&key_b)).await;
+    assert_fails_untouched(&server, &["--keyring", &keyring], 4, "signed by unknown key").await;
+
+    // Signed by the right key, then the tarball swapped (checksums recomputed to match).
+    server.publish_signed(3, RULES_V2, None, Some(&key_a)).await;
+    let asc = std::fs::read(server.mirror_root.join("3.tar.gz.asc")).unwrap();
+    server.serve_raw(3, &tarball(&[("50_mailward.cf", "score MW_TEST_SUBJECT 100\n")])).await;
+    std::fs::write(server.mirror_root.join("3.tar.gz.asc"), &asc).unwrap();
+    assert_fails_untouched(&server, &["--keyring", &keyring], 4, "BAD signature").await;
+
+    std::fs::write(server.mirror_root.join("3.tar.gz.asc"), "-----BEGIN PGP SIGNATURE-----\ngarbage\n-----END PGP SIGNATURE-----\n").unwrap();
+    assert_fails_untouched(&server, &["--keyring", &keyring], 4, "not an OpenPGP signature").await;
+
+    std::fs::remove_file(server.mirror_root.join("3.tar.gz.asc")).unwrap();
+    assert_fails_untouched(&server, &["--keyring", &keyring], 4, "no signature file").await;
+
+    let empty = server.tmp.path().join("empty-keyring").display().to_string();
+    assert_fails_untouched(&server, &["--keyring", &empty], 4, "no trusted OpenPGP key").await;
+
+    // --gpgkey narrows the keyring: a key id that is not the channel's leaves nothing trusted.
+    assert_fails_untouched(&server, &["--keyring", &keyring, "--gpgkey", "0123456789ABCDEF"], 4, "no trusted OpenPGP key").await;
 }

@@ -57,4 +57,8 @@ async fn debian_sa_update_installs_our_channel_like_we_do() {
     let (code, out) = super::fixture::run_cli(&["rules", "update", "--channel", CHANNEL, "--nogpg", "--dns-server", &dns, "--updatedir", &theirs_s]).await;
     assert_eq!((code, out.trim()), (0, format!("{CHANNEL}: installed version 2 (was 1)").as_str()));
     assert!(std::fs::read_to_string(theirs.join(DIR_NAME).join("60_more.cf")).is_ok());
+    // sa-update's own directory is kept as the version to roll back to.
+    let (code, out) = super::fixture::run_cli(&["rules", "rollback", "--channel", CHANNEL, "--updatedir", &theirs_s]).await;
+    assert_eq!((code, out.trim()), (0, format!("{CHANNEL}: rolled back to version 1").as_str()));
+    assert_eq!(std::fs::read_to_string(theirs.join(format!("{DIR_NAME}.cf"))).unwrap(), std::fs::read_to_string(ours.join(format!("{DIR_NAME}.cf"))).unwrap());
 }
