@@ -30,10 +30,11 @@
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
 //!   (the hourly check for `serve`), `updates::cli` (`rules update|publish|rollback`). Pure:
-//!   `channel`, `mirrors`, `verify`, `signature`, `extract`. Invariants: a tarball is unpacked in memory and
-//!   checked whole (flat, safe names, caps, no links) before anything is written; a channel is
-//!   written and linted in a staging directory and switched in by renames, so every failure
-//!   leaves the installed rules as they were; the previous version is kept for rollback.
+//!   `channel`, `mirrors`, `verify`, `signature`, `extract`. Invariants: a tarball is unpacked
+//!   in memory and checked whole (flat, safe names, caps, no links) before anything is
+//!   written; a channel is written and linted in a staging directory and switched in by
+//!   renames, so every failure leaves the installed rules as they were; the previous version
+//!   is kept for rollback; linting goes through the `updates::lint::RuleLint` trait.
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {
