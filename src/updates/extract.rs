@@ -320,7 +320,8 @@ mod tests {
     #[test]
     fn hostile_archives_are_refused_whole() {
         let cf: &[u8] = b"score X 1\n";
-        let cases: Vec<(Vec<(&str, tar::EntryType, &[u8], &str)>, &str)> = vec![
+        type Entries<'a> = Vec<(&'a str, tar::EntryType, &'a [u8], &'a str)>;
+        let cases: Vec<(Entries<'_>, &str)> = vec![
             (vec![("ok.cf", FILE, cf, ""), ("../evil.cf", FILE, cf, "")], "escapes"),
             (vec![("/etc/cron.d/evil", FILE, cf, "")], "escapes"),
             (vec![("ok.cf", FILE, cf, ""), ("link.cf", tar::EntryType::Symlink, b"", "/etc/passwd")], "symbolic link"),

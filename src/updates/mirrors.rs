@@ -34,13 +34,12 @@ pub fn parse_mirrored_by(text: &str) -> (Vec<Mirror>, Vec<MirrorDiagnostic>) {
         }
         let mut weight = 1;
         for field in fields {
-            match field.split_once('=') {
-                Some(("weight", value)) => match value.parse::<u64>() {
+            // Other attributes are ignored, as sa-update ignores them.
+            if let Some(("weight", value)) = field.split_once('=') {
+                match value.parse::<u64>() {
                     Ok(w) if (1..=1_000_000).contains(&w) => weight = w,
                     _ => diagnostics.push(MirrorDiagnostic { line: index + 1, message: format!("invalid weight {value:?}, using 1") }),
-                },
-                // Other attributes (sa-update ignores them too) are kept out of the way.
-                _ => {}
+                }
             }
         }
         let url = url.trim_end_matches('/').to_string();

@@ -36,8 +36,10 @@ pub fn fingerprint(key: &SignedPublicKey) -> String {
 
 /// Public keys, armored or binary; a file may hold several.
 pub fn parse_public_keys(bytes: &[u8]) -> Result<Vec<SignedPublicKey>, SignatureError> {
-    let keys: Vec<SignedPublicKey> = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-        let text = std::str::from_utf8(bytes).map_err(|e| SignatureError::BadKey(e.to_string()))?;
+    // Key files often carry a note before the armor (Debian's copy of the ASF key does).
+    let armor_start = bytes.windows(14).position(|w| w == b"-----BEGIN PGP");
+    let keys: Vec<SignedPublicKey> = if let Some(start) = armor_start {
+        let text = std::str::from_utf8(&bytes[start..]).map_err(|e| SignatureError::BadKey(e.to_string()))?;
         let (iter, _) = SignedPublicKey::from_string_many(text).map_err(|e| SignatureError::BadKey(e.to_string()))?;
         iter.collect::<Result<_, _>>().map_err(|e| SignatureError::BadKey(e.to_string()))?
     } else {
@@ -50,9 +52,30 @@ pub fn parse_public_keys(bytes: &[u8]) -> Result<Vec<SignedPublicKey>, Signature
         return Err(SignatureError::BadKey("no key in the file".into()));
     }
     for key in &keys {
-        key.verify_bindings().map_err(|e| SignatureError::BadKey(format!("{}: {e}", fingerprint(key))))?;
+        verify_bindings(key).map_err(|e| SignatureError::BadKey(format!("{}: {e}", fingerprint(key))))?;
     }
     Ok(keys)
+}
+
+/// The key's self-signatures and subkey bindings. Unlike rPGP's `verify_bindings`, a signing
+/// subkey without the embedded back-signature is accepted when its binding by the primary key
+/// is valid, as GnuPG (and so sa-update) accepts it: the ASF release key from 2005 has one.
+/// The back-signature guards against someone attaching another person's subkey to their own
+/// key; here the administrator picks the trusted key explicitly, which makes that moot.
+fn verify_bindings(key: &SignedPublicKey) -> pgp::errors::Result<()> {
+    key.details.verify_bindings(&key.primary_key)?;
+    for subkey in &key.public_subkeys {
+        if subkey.signatures.is_empty() {
+            return Err(pgp::errors::Error::Message { message: "subkey without binding signature".into(), backtrace: None });
+        }
+        for sig in &subkey.signatures {
+            sig.verify_subkey_binding(&key.primary_key, &subkey.key)?;
+            if let Some(backsig) = sig.embedded_signature() {
+                backsig.verify_primary_key_binding(&subkey.key, &key.primary_key)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The armored form of a public key, as stored in the keyring directory.
@@ -71,7 +94,7 @@ pub fn key_matches(key: &SignedPublicKey, id: &str) -> bool {
     fingerprints.extend(key.public_subkeys.iter().map(|s| hex(s.key.fingerprint().as_ref())));
     let mut ids = vec![hex(key.primary_key.legacy_key_id().as_ref())];
     ids.extend(key.public_subkeys.iter().map(|s| hex(s.key.legacy_key_id().as_ref())));
-    fingerprints.iter().any(|f| *f == id) || ids.iter().any(|k| k.ends_with(&id))
+    fingerprints.contains(&id) || ids.iter().any(|k| k.ends_with(&id))
 }
 
 /// Checks the detached signature `asc` over `data` against `trusted`. Returns the fingerprint

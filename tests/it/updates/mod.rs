@@ -379,3 +379,17 @@ async fn signed_channel_installs_and_every_signature_failure_keeps_installed_rul
     // --gpgkey narrows the keyring: a key id that is not the channel's leaves nothing trusted.
     assert_fails_untouched(&server, &["--keyring", &keyring, "--gpgkey", "0123456789ABCDEF"], 4, "no trusted OpenPGP key").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debians_asf_release_key_imports_into_the_keyring() {
+    // The key sa-update trusts by default for updates.spamassassin.org, as Debian ships it.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    mailward::updates::cli::import_keys(tmp.path(), &["/usr/share/spamassassin/GPG.KEY".into()], &mut out).unwrap();
+    // sa-update's default trusted ids: the primary key and its signing subkey.
+    for id in ["5E541DC959CB8BAC7C78DFDC4056A61A5244EC45", "0C2B1D7175B852C64B3CDC716C55397824F434CE"] {
+        let trusted = mailward::updates::cli::trusted_keys(tmp.path(), &[id.into()]).unwrap();
+        assert_eq!(trusted.len(), 1, "{id} not in {}", String::from_utf8_lossy(&out));
+        assert_eq!(mailward::updates::signature::fingerprint(&trusted[0]), "5E541DC959CB8BAC7C78DFDC4056A61A5244EC45");
+    }
+}
