@@ -10,6 +10,8 @@ pub enum DnsCommand {
     Zone(ZoneCommand),
     #[command(subcommand)]
     Record(RecordCommand),
+    /// The records DOMAIN needs so clients and servers find it (zone syntax, or --json).
+    Records { domain: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -46,8 +48,12 @@ pub enum RecordCommand {
 }
 
 pub async fn run(ctx: &Context, cmd: DnsCommand) -> anyhow::Result<i32> {
+    if let DnsCommand::Records { domain } = &cmd {
+        return super::parts::run_dns_records(ctx, domain).await;
+    }
     let (control, actor) = ctx.control().await?;
     match cmd {
+        DnsCommand::Records { .. } => {}
         DnsCommand::Zone(ZoneCommand::Add { name, customer }) => {
             let z = control.add_dns_zone(&actor, &name, &customer).await?;
             ctx.out.done(&format!("added DNS zone {}", z.name), serde_json::json!({ "name": z.name }));

@@ -6,6 +6,7 @@ mod dns;
 mod log;
 mod mail;
 mod output;
+mod parts;
 mod policy;
 
 use crate::access::Actor;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 pub use output::Output;
+pub use parts::apply_paths;
 
 #[derive(Parser, Debug)]
 #[command(name = "mailward", version, about = "Mail hosting next to Postfix and Dovecot: accounts, domains, mailboxes, spam policies, autoconfig, milter")]
@@ -80,6 +82,18 @@ pub enum Command {
     Dns(dns::DnsCommand),
     /// The change log (audit trail).
     Log(log::LogArgs),
+    /// SpamAssassin-format rules: lint, test a message, export for Rspamd, update, publish.
+    #[command(subcommand)]
+    Rules(crate::rules::cli::RulesCommand),
+    /// Explain X-Spam-* headers and what a recipient's policy does with them.
+    #[command(subcommand)]
+    Spam(crate::spam::cli::SpamCommand),
+    /// Check what mail clients would configure for an address.
+    #[command(subcommand)]
+    Check(crate::check::cli::CheckCommand),
+    /// Write the Postfix maps, Dovecot passdb and Sieve scripts of this server; purge Junk.
+    #[command(subcommand)]
+    Apply(crate::apply::cli::ApplyCommand),
 }
 
 /// What every command needs: the configuration, the output mode and who acts.
@@ -140,6 +154,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Site(cmd) => policy::run_site(&ctx, cmd).await,
         Command::Dns(cmd) => dns::run(&ctx, cmd).await,
         Command::Log(args) => log::run(&ctx, args).await,
+        Command::Rules(cmd) => parts::run_rules(&ctx, cmd).await,
+        Command::Spam(cmd) => parts::run_spam(&ctx, cmd).await,
+        Command::Check(cmd) => parts::run_check(&ctx, cmd).await,
+        Command::Apply(cmd) => parts::run_apply(&ctx, cmd).await,
     }
 }
 

@@ -45,9 +45,17 @@ pub enum PolicyCommand {
     Del {
         name: String,
     },
+    /// Which policy values apply to ADDRESS and where each comes from (mailbox, domain, server
+    /// default).
+    Explain {
+        address: String,
+    },
 }
 
 pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32> {
+    if let PolicyCommand::Explain { address } = &cmd {
+        return super::parts::run_policy_explain(ctx, address).await;
+    }
     let (control, actor) = ctx.control().await?;
     match cmd {
         PolicyCommand::Add { name, fields: f } => {
@@ -86,6 +94,7 @@ pub async fn run_policy(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<i32
             control.delete_policy(&actor, &name).await?;
             ctx.out.done(&format!("deleted policy {name}"), serde_json::json!({}));
         }
+        PolicyCommand::Explain { .. } => {}
     }
     Ok(0)
 }

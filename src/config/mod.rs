@@ -146,8 +146,19 @@ pub struct AutoconfigConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyConfig {
+    /// `serve` applies every change and runs a periodic full pass. Off by default so that a
+    /// zero-configuration `serve` writes nothing outside its data directory.
+    pub enabled: bool,
     pub postfix_dir: PathBuf,
-    pub dovecot_dir: PathBuf,
+    /// Dovecot's passdb/userdb passwd-file.
+    pub dovecot_passwd: PathBuf,
+    /// Mailbox homes are `<mail_root>/<domain>/<local>`.
+    pub mail_root: PathBuf,
+    /// The uid/gid Dovecot delivers and reads mail as (Debian: a `vmail` user you create).
+    pub vmail_uid: u32,
+    pub vmail_gid: u32,
+    /// The group that may read the passwd-file (Dovecot's auth process runs in it).
+    pub passwd_group: String,
     pub sieve_dir: PathBuf,
     pub full_pass_interval_secs: u64,
 }
@@ -207,8 +218,13 @@ impl Config {
                 sign_key: r.optional_path("autoconfig.sign_key"),
             },
             apply: ApplyConfig {
+                enabled: r.bool("apply.enabled", false),
                 postfix_dir: r.path("apply.postfix_dir", "/etc/postfix/mailward"),
-                dovecot_dir: r.path("apply.dovecot_dir", "/etc/dovecot/mailward"),
+                dovecot_passwd: r.path("apply.dovecot_passwd", "/etc/dovecot/mailward.passwd"),
+                mail_root: r.path("apply.mail_root", "/var/vmail"),
+                vmail_uid: r.u32_in("apply.vmail_uid", 5000, 1..=4_000_000_000),
+                vmail_gid: r.u32_in("apply.vmail_gid", 5000, 1..=4_000_000_000),
+                passwd_group: r.string("apply.passwd_group", "dovecot"),
                 sieve_dir: r.path("apply.sieve_dir", "/var/lib/mailward/sieve"),
                 full_pass_interval_secs: r.u64_in("apply.full_pass_interval_secs", 3600, 10..=604_800),
             },

@@ -53,6 +53,21 @@ impl Control {
     }
 }
 
+impl Control {
+    /// The records `domain` needs so that clients and other servers find us (what
+    /// `mailward dns records` prints and the API answers). Reading them needs read access to the
+    /// domain. `autoconfig_host` is the server's public hostname.
+    pub async fn dns_records(&self, actor: &Actor, domain: &str, autoconfig_host: &str) -> Result<Vec<crate::dns::records::MailRecord>, ControlError> {
+        let domain = self.show_domain(actor, domain).await?;
+        let set_id = domain.server_set_id.ok_or_else(|| {
+            ControlError::Invalid(format!("domain {} has no server set, so clients have nothing to be told: assign one with `mailward domain set {} --server-set NAME`", domain.name, domain.name))
+        })?;
+        let set = self.store.list_server_sets().await?.into_iter().find(|s| s.id == set_id).ok_or_else(|| ControlError::not_found("server set", &set_id.to_string()))?;
+        let input = crate::dns::records::RecordInput { domain: &domain.name, server_set: &set, autoconfig_host, mx_hosts: &[] };
+        Ok(crate::dns::records::mail_domain_records(&input))
+    }
+}
+
 fn validate_record(mut r: DnsRecord) -> Result<DnsRecord, ControlError> {
     r.rtype = r.rtype.to_ascii_uppercase();
     if !dns::RECORD_TYPES.contains(&r.rtype.as_str()) {

@@ -7,11 +7,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
-pub fn router(store: Store) -> Router {
+pub fn router(store: Store, public_hostname: String) -> Router {
+    let api = crate::api::router(crate::api::ApiState { control: crate::control::Control::new(store.clone()), public_hostname });
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(store)
+        .merge(api)
 }
 
 async fn health(State(store): State<Store>) -> impl IntoResponse {

@@ -12,11 +12,11 @@ pub async fn serve_http(listener: TcpListener, router: Router, mut shutdown: wat
         .await
 }
 
-/// The public listener: autoconfig and autodiscover (mounted by the autoconfig part).
-pub fn public_router() -> Router {
-    Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" }))
+/// The public listener: autoconfig and autodiscover, plus a health check for load balancers.
+pub fn public_router(autoconfig: std::sync::Arc<crate::autoconfig::AutoconfigState>) -> Router {
+    Router::new().route("/healthz", axum::routing::get(|| async { "ok\n" })).merge(crate::autoconfig::router(autoconfig))
 }
 
-pub fn admin_router(store: crate::store::Store) -> Router {
-    super::admin::router(store)
+pub fn admin_router(store: crate::store::Store, public_hostname: String) -> Router {
+    super::admin::router(store, public_hostname)
 }

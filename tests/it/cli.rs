@@ -55,6 +55,19 @@ fn newcomer_walkthrough_domain_mailbox_and_log() {
     let json: serde_json::Value = serde_json::from_str(&ok(d, &["--json", "mailbox", "show", "alice@example.com"])).unwrap();
     assert_eq!(json["address"], "alice@example.com");
     assert!(!json.to_string().contains("argon2"));
+
+    // The parts behind the CLI: where a policy value comes from, and the DNS a domain needs.
+    ok(d, &["domain", "set", "example.com", "--policy", "Permissive"]);
+    let explained = ok(d, &["policy", "explain", "alice@example.com"]);
+    assert!(explained.contains("Permissive") && explained.contains("10"), "{explained}");
+    let err = fails(d, &["dns", "records", "example.com"]);
+    assert!(err.contains("has no server set"), "{err}");
+    ok(d, &["serverset", "add", "mx1", "--endpoint", "imap:mail.example.com:993:tls", "--endpoint", "smtp:mail.example.com:465:tls"]);
+    ok(d, &["domain", "set", "example.com", "--server-set", "mx1"]);
+    let zone = ok(d, &["dns", "records", "example.com"]);
+    assert!(zone.contains("_imaps._tcp.example.com.") && zone.contains("mail.example.com."), "{zone}");
+    let records: Vec<serde_json::Value> = serde_json::from_str(&ok(d, &["--json", "dns", "records", "example.com"])).unwrap();
+    assert!(records.iter().any(|r| r["type"] == "MX"), "{records:?}");
 }
 
 #[test]
@@ -138,7 +151,7 @@ fn start_serve(bin: &Path, data: &Path, http: u16, admin: u16) -> (std::process:
         .env("MAILWARD_DATA_DIR", data)
         .env_remove("MAILWARD_CONFIG")
         .env_remove("MAILWARD_ADMIN_PASSWORD")
-        .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["serve", "--demo", "--http-listen", &format!("127.0.0.1:{http}"), "--admin-listen", &format!("127.0.0.1:{admin}"), "--milter-listen", "inet:127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -146,7 +159,7 @@ fn start_serve(bin: &Path, data: &Path, http: u16, admin: u16) -> (std::process:
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     while let Some(Ok(line)) = lines.next() {
-        let done = line.starts_with("admin HTTP");
+        let done = line.starts_with("milter listening");
         seen.push(line);
         if done {
             break;
@@ -172,6 +185,24 @@ fn serve_starts_with_zero_configuration_prints_listeners_and_stops_on_sigterm() 
     assert!(metrics.contains("mailward_mailboxes 2") && metrics.contains("mailward_domains 1"), "{metrics}");
     let health = http_get(&format!("127.0.0.1:{admin}"), "/api/v1/health");
     assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+
+    // The public listener answers autoconfig for the demo domain, and picks up a new domain
+    // added from the CLI while serve runs (the change log moved).
+    let public = format!("127.0.0.1:{http}");
+    let answer = http_get(&public, "/mail/config-v1.1.xml?emailaddress=alice@example.org");
+    assert!(answer.contains(" 200 ") && answer.contains("<hostname>mail.example.org</hostname>") && answer.contains("<port>993</port>"), "{answer}");
+    let unknown = http_get(&public, "/mail/config-v1.1.xml?emailaddress=someone@new.example");
+    assert!(unknown.contains(" 404 "), "{unknown}");
+    ok(&data, &["domain", "add", "new.example", "--customer", "demo-customer", "--server-set", "mail.example.org"]);
+    let mut refreshed = String::new();
+    for _ in 0..50 {
+        refreshed = http_get(&public, "/mail/config-v1.1.xml?emailaddress=someone@new.example");
+        if refreshed.contains(" 200 ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(refreshed.contains(" 200 ") && refreshed.contains("mail.example.org"), "autoconfig did not pick up the new domain: {refreshed}");
 
     // SIGTERM: a clean exit.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
@@ -205,8 +236,45 @@ fn serve_reports_a_busy_port_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = mailward(dir.path()).args(["serve", "--http-listen", &addr, "--admin-listen", "127.0.0.1:0"]).output().unwrap();
+    let out = mailward(dir.path()).args(["serve", "--http-listen", &addr, "--admin-listen", "127.0.0.1:0", "--milter-listen", "inet:127.0.0.1:0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains(&format!("cannot listen on {addr} (public HTTP)")), "{stderr}");
+}
+
+#[test]
+fn apply_from_the_cli_writes_what_postfix_and_dovecot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = d.join("etc");
+    let config = d.join("mailward.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[apply]\npostfix_dir = \"{0}/postfix\"\ndovecot_passwd = \"{0}/dovecot/passwd\"\nsieve_dir = \"{0}/sieve\"\nmail_root = \"{0}/vmail\"\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    ok(d, &["--config", c, "customer", "add", "acme", "--password", "acme password"]);
+    ok(d, &["--config", c, "domain", "add", "example.com", "--customer", "acme", "--policy", "Normal"]);
+    ok(d, &["--config", c, "mailbox", "add", "alice@example.com", "--password", "alice password"]);
+    ok(d, &["--config", c, "alias", "add", "info@example.com", "alice@example.com"]);
+    let report: serde_json::Value = serde_json::from_str(&ok(d, &["--config", c, "--json", "apply", "run"])).unwrap();
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let query = |map: &str, key: &str| {
+        let out = std::process::Command::new("postmap").args(["-q", key, &format!("hash:{}/postfix/{map}", root.display())]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(!query("virtual_mailboxes", "alice@example.com").is_empty());
+    assert_eq!(query("virtual_aliases", "info@example.com"), "alice@example.com");
+    let passwd = std::fs::read_to_string(root.join("dovecot/passwd")).unwrap();
+    assert!(passwd.lines().any(|l| l.starts_with("alice@example.com:{ARGON2ID}$argon2id$")), "{passwd}");
+    // The mailbox's Sieve script moves spam from the Normal policy's tag2 (4.5) on.
+    let script = std::fs::read_to_string(root.join("sieve/example.com/alice.sieve")).unwrap();
+    assert!(script.contains("450"), "{script}");
+    // A second run has nothing to write.
+    let again: serde_json::Value = serde_json::from_str(&ok(d, &["--config", c, "--json", "apply", "run"])).unwrap();
+    assert!(again["written"].as_array().unwrap().is_empty(), "{again}");
 }

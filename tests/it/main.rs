@@ -11,5 +11,18 @@ mod store;
 mod privileges;
 // The CLI as a user runs it: one-line errors, nothing written on bad input, serve.
 mod cli;
+// The REST API on the admin listener.
+mod api;
+// Thunderbird/Outlook/Apple answers, their DNS records and the connectivity checker.
+mod autoconfig;
+// The milter in-process (indymilter-test) and behind a private Postfix (swaks).
+mod milter;
+// `spam explain` / `policy explain` output, golden files.
+mod spam;
+// Sieve scripts (sievec, sieve-test), the apply writer (postmap, sievec), delivery through a
+// private Dovecot.
+mod mailstack;
+// The rule engine against SpamAssassin as the oracle, and hostile input.
+mod rules;
 // Rule channels: `rules update`/`publish` against loopback DNS and HTTP, SpamAssassin, sa-update.
 mod updates;

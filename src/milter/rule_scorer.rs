@@ -1,0 +1,35 @@
+//! The rule engine behind the milter's [`Scorer`] trait.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tracing::warn;
+
+use super::server::Scorer;
+use crate::rules::{Environment, NetworkFacts, RuleSet, Severity};
+use crate::spam::{ScoreReport, ScoredTest};
+
+impl Scorer for RuleSet {
+    fn score(&self, message: &[u8]) -> ScoreReport {
+        // No network tests from inside the milter: score set 0, like `spamassassin -L`.
+        let report = RuleSet::score(self, message, &NetworkFacts::default());
+        let tests = report.hits.iter().map(|h| ScoredTest { name: h.name.clone(), score: h.score * f64::from(h.count) }).collect();
+        ScoreReport { score: report.score, tests }
+    }
+}
+
+/// Loads the rule files (`rules.paths`) as the milter's scorer. Problems in single rules are
+/// logged and skipped; a load that yields no rule at all is an error, so a reload with a broken
+/// rules directory keeps the rules in use.
+pub fn load_rule_scorer(paths: &[PathBuf]) -> Result<Arc<dyn Scorer>, String> {
+    let (set, diagnostics) = RuleSet::load(paths, &Environment::spamassassin_4_0_1());
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
+    for d in errors.iter().take(20) {
+        warn!("rules: {d}");
+    }
+    if set.rules.is_empty() {
+        let first = errors.first().map(|d| d.to_string()).unwrap_or_else(|| "no rule files found".into());
+        return Err(format!("no rules loaded from {}: {first}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    Ok(Arc::new(set))
+}

@@ -1,0 +1,549 @@
+//! Compiled rules and per-message scoring.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use super::expr::{self, Expr};
+use super::message::MessageView;
+use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
+use super::perl_regex::{self, Matcher};
+use super::{Diagnostic, Location, Severity};
+
+/// Largest message scored in full; the rest is cut off (spamc's default limit is 500 KiB).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 512 * 1024;
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `header NAME Request =~ /re/`, `Request` with its modifiers (`From:addr`).
+    Header { request: String, negate: bool, if_unset: Option<Vec<u8>> },
+    Body,
+    RawBody,
+    Full,
+    Uri,
+}
+
+#[derive(Debug)]
+pub enum RuleBody {
+    Pattern { target: Target, matcher: Matcher },
+    /// `header NAME exists:Header` (or its negation).
+    Exists { header: String, negate: bool },
+    Meta { expr: Expr, deps: Vec<usize> },
+    /// A natively implemented `eval:` function.
+    Eval { function: String, args: Vec<String> },
+    /// Parsed but not run; never hits.
+    Unsupported { kind: String, reason: String },
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub name: String,
+    pub body: RuleBody,
+    /// Score sets 0..3 (Bayes off/network off, network on, Bayes on, both).
+    pub scores: [f64; 4],
+    pub describe: Option<String>,
+    pub tflags: Vec<String>,
+    pub priority: i32,
+    pub location: Location,
+    /// The rule runs exactly as SpamAssassin runs it, and so do all rules it depends on.
+    pub fully_supported: bool,
+    /// The definition keyword (`header`, `body`, ... `meta`) for reports.
+    pub kind: &'static str,
+    /// The pattern or expression as written (after ReplaceTags), for the Rspamd export.
+    pub source_text: String,
+    /// `tflags` decoded once at load, so scoring compares no strings.
+    flags: Flags,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    multiple: bool,
+    nosubject: bool,
+    net: bool,
+    maxhits: usize,
+}
+
+impl Rule {
+    pub fn has_tflag(&self, flag: &str) -> bool {
+        self.tflags.iter().any(|f| f == flag)
+    }
+
+    fn decode_flags(tflags: &[String]) -> Flags {
+        let has = |f: &str| tflags.iter().any(|t| t == f);
+        Flags {
+            multiple: has("multiple"),
+            nosubject: has("nosubject"),
+            net: has("net"),
+            maxhits: tflags.iter().find_map(|f| f.strip_prefix("maxhits=").and_then(|n| n.parse().ok())).filter(|n| *n > 0).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// What the milter knows from the network, given to the engine instead of looked up by it.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFacts {
+    /// Network tests ran: use score set 1 and let `tflags net` rules count.
+    pub network_checked: bool,
+    /// Names of network rules that hit (e.g. DNSBL results computed by the caller).
+    pub hits: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hit {
+    pub name: String,
+    pub score: f64,
+    pub describe: String,
+    /// How often the rule matched (more than 1 only for `tflags multiple`).
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub score: f64,
+    pub required: f64,
+    pub is_spam: bool,
+    pub hits: Vec<Hit>,
+    /// `__` sub-rules that hit, for debugging meta rules.
+    pub subrule_hits: Vec<String>,
+    /// The message was longer than the size cap and only its start was scored.
+    pub truncated: bool,
+}
+
+/// A compiled rule set. Immutable after loading, so an `Arc<RuleSet>` can be shared by every
+/// milter connection and swapped whole on reload.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub index: HashMap<String, usize>,
+    /// Metas in dependency order.
+    meta_order: Vec<usize>,
+    pub required_score: f64,
+    pub freemail_domains: HashSet<String>,
+    pub freemail_welcomelist: HashSet<String>,
+    pub max_message_size: usize,
+    /// The raw definitions after conditionals, for the Rspamd export.
+    pub raw: RawConfig,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<RuleSet>();
+};
+
+impl RuleSet {
+    /// Parses sources (name, text) in order; `include` lines go through `loader`.
+    pub fn from_sources(sources: &[(String, String)], env: &Environment, loader: &IncludeLoader<'_>) -> (RuleSet, Vec<Diagnostic>) {
+        let mut raw = RawConfig::default();
+        for (name, text) in sources {
+            raw.parse_source(name, text, env, loader, 0);
+        }
+        Self::build(raw)
+    }
+
+    /// Parses one source with no includes (tests, `rules test` on a single file).
+    pub fn from_text(name: &str, text: &str) -> (RuleSet, Vec<Diagnostic>) {
+        Self::from_sources(&[(name.to_string(), text.to_string())], &Environment::spamassassin_4_0_1(), &|_, f| Err(format!("include of {f} is not available here")))
+    }
+
+    fn build(mut raw: RawConfig) -> (RuleSet, Vec<Diagnostic>) {
+        let mut diags = std::mem::take(&mut raw.diagnostics);
+        let mut rules = Vec::with_capacity(raw.defs.len());
+        let mut index = HashMap::new();
+        // Regex compilation dominates load time and each rule compiles on its own: split the
+        // definitions over the available cores (results are put back in definition order).
+        let defs: Vec<(&String, &parse::RawDef)> = raw.defs.iter().collect();
+        let texts: Vec<String> = defs.iter().map(|(name, def)| if raw.replace_rules.contains(*name) { parse::replace_tags(&def.text, &raw) } else { def.text.clone() }).collect();
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+        let chunk = defs.len().div_ceil(workers).max(1);
+        let mut compiled: Vec<(RuleBody, Vec<Diagnostic>)> = Vec::with_capacity(defs.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = defs
+                .chunks(chunk)
+                .zip(texts.chunks(chunk))
+                .map(|(d, t)| {
+                    scope.spawn(move || {
+                        d.iter()
+                            .zip(t)
+                            .map(|((name, def), text)| {
+                                let mut local = Vec::new();
+                                let body = compile_def(name, def.kind, text, &def.at, &mut local);
+                                (body, local)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                compiled.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+        });
+        for (((name, def), text), (body, mut local)) in defs.into_iter().zip(texts).zip(compiled) {
+            diags.append(&mut local);
+            let tflags: Vec<String> = raw.tflags.get(name).map(|t| t.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+            let nice = tflags.iter().any(|f| f == "nice");
+            let scores = raw.scores.get(name).copied().unwrap_or_else(|| {
+                let s = if name.starts_with("T_") { 0.01 } else { 1.0 };
+                [if nice { -s } else { s }; 4]
+            });
+            let flags = Rule::decode_flags(&tflags);
+            index.insert(name.clone(), rules.len());
+            rules.push(Rule {
+                name: name.clone(),
+                body,
+                scores,
+                describe: raw.describes.get(name).cloned(),
+                tflags,
+                priority: raw.priorities.get(name).copied().unwrap_or(0),
+                location: def.at.clone(),
+                fully_supported: true,
+                kind: def.kind.keyword(),
+                source_text: text,
+                flags,
+            });
+        }
+        // resolve meta dependencies
+        let mut deps_of: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+        for (i, rule) in rules.iter_mut().enumerate() {
+            if let RuleBody::Meta { expr, deps } = &mut rule.body {
+                let mut names = Vec::new();
+                expr.names(&mut names);
+                for n in names {
+                    if let Some(&j) = index.get(&n) {
+                        deps.push(j);
+                    }
+                }
+                deps_of[i] = deps.clone();
+            }
+        }
+        let meta_order = topo_order(&rules, &deps_of, &mut diags);
+        // a rule is fully supported when it and everything it depends on is supported
+        let mut state = vec![0u8; rules.len()]; // 0 unknown, 1 visiting, 2 yes, 3 no
+        fn supported(i: usize, rules: &[Rule], deps: &[Vec<usize>], state: &mut [u8]) -> bool {
+            match state[i] {
+                2 => return true,
+                3 | 1 => return false,
+                _ => {}
+            }
+            state[i] = 1;
+            let mut ok = !matches!(rules[i].body, RuleBody::Unsupported { .. });
+            for &d in &deps[i] {
+                // a dependency SpamAssassin would not run (score 0) is fine: it is 0 on both sides
+                if rules[d].scores[0] == 0.0 {
+                    continue;
+                }
+                ok &= supported(d, rules, deps, state);
+            }
+            state[i] = if ok { 2 } else { 3 };
+            ok
+        }
+        for i in 0..rules.len() {
+            let ok = supported(i, &rules, &deps_of, &mut state);
+            rules[i].fully_supported = ok;
+        }
+        let required_score = raw.required_score.unwrap_or(5.0);
+        let set = RuleSet {
+            rules,
+            index,
+            meta_order,
+            required_score,
+            freemail_domains: raw.freemail_domains.iter().cloned().collect(),
+            freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            raw,
+        };
+        (set, diags)
+    }
+
+    /// Scores one message. Pure and bounded: the message is cut at `max_message_size`.
+    pub fn score(&self, message: &[u8], facts: &NetworkFacts) -> Report {
+        let truncated = message.len() > self.max_message_size;
+        let message = if truncated { &message[..self.max_message_size] } else { message };
+        let view = MessageView::parse(message);
+        let set = if facts.network_checked { 1 } else { 0 };
+        let mut counts = vec![0f64; self.rules.len()];
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.scores[set] == 0.0 {
+                continue;
+            }
+            if rule.flags.net && !facts.network_checked {
+                continue;
+            }
+            counts[i] = match &rule.body {
+                RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view),
+                RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
+                RuleBody::Eval { function, args } => super::evals::run(function, args, &view, self),
+                RuleBody::Meta { .. } => 0.0,
+                RuleBody::Unsupported { .. } => f64::from(facts.hits.iter().any(|h| h == &rule.name)),
+            };
+        }
+        for &i in &self.meta_order {
+            let rule = &self.rules[i];
+            if rule.scores[set] == 0.0 {
+                continue;
+            }
+            if let RuleBody::Meta { expr, .. } = &rule.body {
+                let v = expr.eval(&|n| self.index.get(n).map(|&j| counts[j]).unwrap_or(0.0));
+                if v != 0.0 {
+                    counts[i] = if v > 0.0 { v } else { 1.0 };
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        let mut subrule_hits = Vec::new();
+        let mut total = 0.0;
+        for (i, rule) in self.rules.iter().enumerate() {
+            if counts[i] == 0.0 {
+                continue;
+            }
+            if rule.name.starts_with("__") {
+                subrule_hits.push(rule.name.clone());
+                continue;
+            }
+            let times = if rule.flags.multiple { counts[i].max(1.0) as u32 } else { 1 };
+            let s = rule.scores[set];
+            total += s * f64::from(times);
+            hits.push(Hit { name: rule.name.clone(), score: s, describe: rule.describe.clone().unwrap_or_default(), count: times });
+        }
+        let score = (total * 1000.0).round() / 1000.0;
+        Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated }
+    }
+
+    /// Rules that never run here, with why (for `rules lint` and the compatibility report).
+    pub fn unsupported(&self) -> impl Iterator<Item = (&Rule, &str, &str)> {
+        self.rules.iter().filter_map(|r| match &r.body {
+            RuleBody::Unsupported { kind, reason } => Some((r, kind.as_str(), reason.as_str())),
+            _ => None,
+        })
+    }
+}
+
+fn count_in<'a>(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8], text: &dyn Fn() -> Cow<'a, str>) -> usize {
+    if multiple { matcher.count(hay, text, max) } else { usize::from(matcher.is_match(hay, text)) }
+}
+
+/// Matches each line; Latin-1 copies of the lines are made once per message, and only when a
+/// backtracking rule asks for them.
+fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool) -> usize {
+    let mut n = 0;
+    for (i, line) in lines.iter().enumerate().skip(usize::from(skip_first)) {
+        n += count_in(matcher, multiple, max, line, &|| Cow::Borrowed(latin()[i].as_str()));
+        if n >= max {
+            return max;
+        }
+    }
+    n
+}
+
+fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView) -> f64 {
+    let multiple = rule.flags.multiple;
+    let max = if multiple { rule.flags.maxhits } else { 1 };
+    let n = match target {
+        Target::Header { request, negate, if_unset } => {
+            let value = view.get(request).or_else(|| if_unset.clone()).unwrap_or_default();
+            let text = || Cow::Owned(perl_regex::latin1(&value));
+            if *negate { usize::from(!matcher.is_match(&value, &text)) } else { count_in(matcher, multiple, max, &value, &text) }
+        }
+        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject),
+        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
+        Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
+        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
+    };
+    n as f64
+}
+
+fn topo_order(rules: &[Rule], deps: &[Vec<usize>], diags: &mut Vec<Diagnostic>) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut state = vec![0u8; rules.len()];
+    fn visit(i: usize, deps: &[Vec<usize>], rules: &[Rule], state: &mut [u8], order: &mut Vec<usize>, diags: &mut Vec<Diagnostic>) {
+        if state[i] == 2 {
+            return;
+        }
+        if state[i] == 1 {
+            diags.push(Diagnostic { location: rules[i].location.clone(), severity: Severity::Error, message: format!("meta rule {} depends on itself", rules[i].name) });
+            return;
+        }
+        state[i] = 1;
+        for &d in &deps[i] {
+            visit(d, deps, rules, state, order, diags);
+        }
+        state[i] = 2;
+        if matches!(rules[i].body, RuleBody::Meta { .. }) {
+            order.push(i);
+        }
+    }
+    for i in 0..rules.len() {
+        visit(i, deps, rules, &mut state, &mut order, diags);
+    }
+    order
+}
+
+fn unsupported(kind: &str, reason: impl Into<String>) -> RuleBody {
+    RuleBody::Unsupported { kind: kind.to_string(), reason: reason.into() }
+}
+
+fn compile_regex(name: &str, text: &str, at: &Location, diags: &mut Vec<Diagnostic>, kind: &str) -> Result<Matcher, RuleBody> {
+    if text.contains("%{") {
+        return Err(unsupported("capture template", "regex uses %{...} capture templates"));
+    }
+    match perl_regex::compile(text) {
+        Ok(m) => Ok(m),
+        Err(perl_regex::RegexError::Unsupported(what)) => Err(unsupported("regex feature", format!("regex uses {what}"))),
+        Err(e) => {
+            diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid regexp for {kind} rule {name}: {e}") });
+            Err(unsupported("invalid regex", e.to_string()))
+        }
+    }
+}
+
+fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut Vec<Diagnostic>) -> RuleBody {
+    let kw = kind.keyword();
+    if let Some(call) = text.strip_prefix("eval:").or_else(|| text.strip_prefix("rbleval:")) {
+        let Some((function, args)) = parse_eval_call(call) else {
+            diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("malformed eval call in {name}: {call}") });
+            return unsupported("invalid eval", call.to_string());
+        };
+        if super::evals::is_supported(&function, &args) {
+            return RuleBody::Eval { function, args };
+        }
+        return unsupported(&format!("{kw} eval:{function}"), format!("eval:{function} is not implemented natively"));
+    }
+    match kind {
+        DefKind::Header => {
+            if let Some(h) = text.strip_prefix("exists:") {
+                let h = h.trim().trim_end_matches(':').to_string();
+                return RuleBody::Exists { header: h, negate: false };
+            }
+            let Some(op) = text.find("=~").or_else(|| text.find("!~")) else {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid header test {name}: {text}") });
+                return unsupported("invalid header", text.to_string());
+            };
+            let request = text[..op].trim().trim_end_matches(':').to_string();
+            if request.is_empty() || !request.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b)) {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid header name in {name}: {request}") });
+                return unsupported("invalid header", text.to_string());
+            }
+            let negate = &text[op..op + 2] == "!~";
+            let mut pat = text[op + 2..].trim().to_string();
+            let mut if_unset = None;
+            if let Some(p) = pat.rfind("[if-unset:") {
+                if pat.ends_with(']') {
+                    let v = pat[p + "[if-unset:".len()..pat.len() - 1].trim().to_string();
+                    if_unset = Some(v.into_bytes());
+                    pat = pat[..p].trim().to_string();
+                }
+            }
+            if let Some(reason) = super::header_get::header_request_support(&request) {
+                return unsupported("header pseudo-header/modifier", reason);
+            }
+            match compile_regex(name, &pat, at, diags, kw) {
+                Ok(matcher) => RuleBody::Pattern { target: Target::Header { request, negate, if_unset }, matcher },
+                Err(b) => b,
+            }
+        }
+        DefKind::Uri => unsupported("uri", "uri rules need SpamAssassin's TLD registry and URI canonicalisation, not implemented"),
+        DefKind::Body | DefKind::RawBody | DefKind::Full => {
+            let target = match kind {
+                DefKind::Body => Target::Body,
+                DefKind::RawBody => Target::RawBody,
+                DefKind::Full => Target::Full,
+                _ => Target::Uri,
+            };
+            match compile_regex(name, text, at, diags, kw) {
+                Ok(matcher) => RuleBody::Pattern { target, matcher },
+                Err(b) => b,
+            }
+        }
+        DefKind::Meta => {
+            if text.contains("rules_matching(") {
+                return unsupported("meta rules_matching", "meta uses rules_matching()");
+            }
+            match expr::parse(text) {
+                Ok(e) => RuleBody::Meta { expr: e, deps: Vec::new() },
+                Err(e) => {
+                    diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid meta expression in {name}: {e}") });
+                    unsupported("invalid meta", e)
+                }
+            }
+        }
+        DefKind::MimeHeader => unsupported("mimeheader", "mimeheader rules (MIMEHeader plugin) are not implemented"),
+        DefKind::UriDetail => unsupported("uri_detail", "uri_detail rules (URIDetail plugin) are not implemented"),
+        DefKind::Other => unsupported("dns list", format!("network list rule ({})", text.split_whitespace().next().unwrap_or(""))),
+    }
+}
+
+/// `func('a', "b", 3)` -> ("func", ["a", "b", "3"]).
+pub fn parse_eval_call(call: &str) -> Option<(String, Vec<String>)> {
+    let call = call.trim();
+    let open = call.find('(')?;
+    let function = call[..open].trim().to_string();
+    if function.is_empty() || !function.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') || !call.ends_with(')') {
+        return None;
+    }
+    let inner = &call[open + 1..call.len() - 1];
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut had_any = false;
+    for c in inner.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                had_any = true;
+            }
+            None if c == ',' => {
+                args.push(std::mem::take(&mut cur).trim().to_string());
+                had_any = false;
+            }
+            None => {
+                if !c.is_whitespace() {
+                    had_any = true;
+                }
+                cur.push(c);
+            }
+        }
+    }
+    if had_any || !cur.trim().is_empty() {
+        args.push(cur.trim().to_string());
+    }
+    Some((function, args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(rules: &str, msg: &str) -> Vec<String> {
+        let (set, diags) = RuleSet::from_text("t.cf", rules);
+        assert!(diags.iter().all(|d| d.severity != Severity::Error), "{diags:?}");
+        set.score(msg.as_bytes(), &NetworkFacts::default()).hits.into_iter().map(|h| h.name).collect()
+    }
+
+    #[test]
+    fn header_body_meta_and_default_scores() {
+        let rules = "header SUBJ Subject =~ /^hello$/\nbody __B /cheap/\nbody __C /pills/\nmeta BOTH __B && __C\nheader MISSING X-Nope =~ /./ [if-unset: yes]\nheader NOT_CC Cc !~ /x/\nbody T_TEST /cheap/\n";
+        let got = hits(rules, "Subject: hello\n\ncheap\n\npills\n");
+        assert_eq!(got, vec!["BOTH", "MISSING", "NOT_CC", "SUBJ", "T_TEST"]);
+        let (set, _) = RuleSet::from_text("t.cf", rules);
+        let r = set.score(b"Subject: hello\n\ncheap pills\n", &NetworkFacts::default());
+        assert_eq!(r.score, 4.01);
+    }
+
+    #[test]
+    fn multiple_counts_and_arithmetic_meta() {
+        let rules = "body __W /word/\ntflags __W multiple maxhits=5\nmeta MANY __W > 2\nscore MANY 2.5\n";
+        assert_eq!(hits(rules, "Subject: x\n\nword word\n\nword\n"), vec!["MANY"]);
+        assert!(hits(rules, "Subject: x\n\nword word\n").is_empty());
+    }
+
+    #[test]
+    fn zero_score_rules_do_not_run() {
+        assert!(hits("body A /x/\nscore A 0\nmeta B A\n", "Subject: x\n\nx\n").is_empty());
+    }
+
+    #[test]
+    fn eval_calls_parse() {
+        assert_eq!(parse_eval_call("check_for_mime('mime_attachment')"), Some(("check_for_mime".into(), vec!["mime_attachment".into()])));
+        assert_eq!(parse_eval_call("f()"), Some(("f".into(), vec![])));
+    }
+}

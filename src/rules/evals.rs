@@ -1,0 +1,148 @@
+//! `eval:` functions implemented natively, with SpamAssassin's semantics. Any other function is
+//! reported as unsupported at load time and never hits.
+
+use super::engine::RuleSet;
+use super::message::MessageView;
+
+const SUPPORTED: &[&str] = &["subject_is_all_caps", "check_header_count_range", "check_illegal_chars", "check_body_length", "check_for_missing_to_header", "check_freemail_header", "check_for_mime", "check_for_mime_html", "check_for_mime_html_only"];
+
+pub fn is_supported(function: &str, args: &[String]) -> bool {
+    match function {
+        "check_for_mime" => matches!(args.first().map(String::as_str), Some("mime_attachment")),
+        "check_msg_parse_flags" => matches!(args.first().map(String::as_str), Some("missing_head_body_separator")),
+        "check_header_count_range" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
+        "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
+        // check_freemail_from also reads the envelope sender, which needs relay parsing
+        "check_freemail_header" => args.len() == 1 && !args[0].eq_ignore_ascii_case("EnvelopeFrom"),
+        f => SUPPORTED.contains(&f),
+    }
+}
+
+pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> f64 {
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    match function {
+        "check_for_missing_to_header" => {
+            let to = view.get("To").or_else(|| view.get("Apparently-To"));
+            b(to.is_none_or(|v| v.is_empty()))
+        }
+        "check_freemail_header" => b(freemail_in(view, &args[0], set)),
+        "check_for_mime" => b(view.parts.iter().any(is_attachment)),
+        "check_body_length" => b(args.first().and_then(|a| a.parse::<f64>().ok()).is_some_and(|min| view.pristine_body.len() as f64 <= min)),
+        "check_for_mime_html" => b(mime_html(view).0),
+        "check_msg_parse_flags" => b(view.missing_head_body_separator),
+        "check_header_count_range" => {
+            // distinct decoded values, as HeaderEval counts them
+            let values: std::collections::HashSet<Vec<u8>> = view.header_values(&args[0]).into_iter().map(|mut v| {
+                v.pop();
+                v
+            }).collect();
+            let n = values.len() as f64;
+            let (min, max) = (args[1].parse::<f64>().unwrap_or(0.0), args[2].parse::<f64>().unwrap_or(0.0));
+            b(n >= min && n <= max)
+        }
+        "check_illegal_chars" => b(illegal_chars(view, &args[0], args[1].parse().unwrap_or(1.0), args[2].parse().unwrap_or(1.0))),
+        "subject_is_all_caps" => b(subject_is_all_caps(view)),
+        "check_for_mime_html_only" => b(mime_html(view).1),
+        _ => 0.0,
+    }
+}
+
+fn is_attachment(p: &super::message::Part) -> bool {
+    // MIMEEval counts parts whose Content-Disposition says attachment
+    p.disposition.contains("attachment")
+}
+
+/// (has an HTML part, every text part is HTML).
+fn mime_html(view: &MessageView) -> (bool, bool) {
+    let html = view.parts.iter().any(|p| p.content_type == "text/html");
+    let plain = view.parts.iter().any(|p| p.content_type.starts_with("text") && p.content_type != "text/html");
+    (html, html && !plain)
+}
+
+fn freemail_in(view: &MessageView, header: &str, set: &RuleSet) -> bool {
+    let Some(v) = view.get(&format!("{header}:addr")) else { return false };
+    v.split(|b| *b == b'\n').any(|addr| {
+        let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
+        is_freemail(&a, set)
+    })
+}
+
+/// FreeMail's `_is_freemail`: listed domain or wildcard, minus welcomelists and role accounts.
+fn is_freemail(email: &str, set: &RuleSet) -> bool {
+    if email.is_empty() {
+        return false;
+    }
+    let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or(email);
+    if set.freemail_welcomelist.contains(email) || set.freemail_welcomelist.contains(domain) {
+        return false;
+    }
+    static ROLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let role = ROLE.get_or_init(|| {
+        regex::Regex::new(r"(?i)^(?:abuse|support|sales|info|helpdesk|contact|kontakt|(?:post|host|domain)master|undisclosed.*|request-[a-f0-9]{16}|bounced?-|[a-f0-9]{8}(?:\.[a-f0-9]{8}|-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})|.+=.+=.+)@").expect("static regex")
+    });
+    if role.is_match(email) {
+        return false;
+    }
+    if set.freemail_domains.contains(domain) {
+        return true;
+    }
+    // wildcards: `*` is any run of non-dots, `?` one character, matched against the end of the address
+    set.freemail_domains.iter().filter(|d| d.contains('*') || d.contains('?')).any(|d| {
+        let mut pat = String::from("@(?:");
+        for c in d.chars() {
+            match c {
+                '*' => pat.push_str("[^.]*"),
+                '?' => pat.push('.'),
+                c => pat.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        pat.push_str(")$");
+        regex::Regex::new(&pat).is_ok_and(|r| r.is_match(email))
+    })
+}
+
+/// HeaderEval `check_illegal_chars`: control and 8-bit bytes in a raw header (valid UTF-8 excepted).
+fn illegal_chars(view: &MessageView, header: &str, ratio: f64, count: f64) -> bool {
+    let request = if header.ends_with(":raw") { header.to_string() } else { format!("{header}:raw") };
+    let Some(s) = view.get(&request) else { return false };
+    if !s.iter().any(|b| !b.is_ascii_whitespace()) {
+        return false;
+    }
+    let is_control = |b: u8| matches!(b, 0x00..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f);
+    if !s.is_ascii() && std::str::from_utf8(&s).is_ok() && !s.iter().any(|&b| is_control(b)) {
+        return false;
+    }
+    let mut illegal = s.iter().filter(|&&b| is_control(b) || b >= 0x7f).count() as f64;
+    if illegal > 0.0 && request.eq_ignore_ascii_case("subject:raw") && s.iter().filter(|&&b| matches!(b, 0xa2 | 0xa3 | 0xae)).count() == 1 {
+        illegal -= 1.0;
+    }
+    illegal / s.len() as f64 >= ratio && illegal >= count
+}
+
+/// HeaderEval `subject_is_all_caps`.
+fn subject_is_all_caps(view: &MessageView) -> bool {
+    let subject = view.get("Subject").unwrap_or_default();
+    let text = String::from_utf8_lossy(&subject);
+    let mut t = text.trim();
+    loop {
+        let lower = t.to_ascii_lowercase();
+        let prefix = ["re", "fwd", "fw", "aw", "antwort", "wg", "sv", "vb", "vs", "vl"].iter().find(|p| {
+            lower.starts_with(*p) && lower[p.len()..].trim_start_matches(' ').starts_with(':')
+        });
+        let Some(p) = prefix else { break };
+        let rest = &t[p.len()..];
+        let rest = rest.trim_start_matches(' ');
+        t = rest[1..].trim_start();
+    }
+    if !t.chars().any(char::is_whitespace) || t.len() < 10 {
+        return false;
+    }
+    let letters: String = t.chars().filter(char::is_ascii_alphabetic).collect();
+    let raw = view.get("Subject:raw").unwrap_or_default().to_ascii_lowercase();
+    let raw = String::from_utf8_lossy(&raw);
+    let risky = ["koi", "jp", "jis", "euc", "gb", "big5", "isoir", "cp1251", "windows-1251", "georgianps", "pt154", "tis"];
+    if raw.split("=?").skip(1).any(|w| w.split('?').next().is_some_and(|cs| risky.iter().any(|r| cs.contains(r)))) {
+        return false;
+    }
+    !letters.is_empty() && letters == letters.to_ascii_uppercase()
+}

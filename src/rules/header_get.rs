@@ -1,0 +1,264 @@
+//! `$pms->get()` for header rules: pseudo-headers (`ALL`, `ToCc`, `MESSAGEID`) and the
+//! `:raw :addr :name :first :last` modifiers. Requests this engine cannot answer without relay
+//! parsing or a TLD list are refused at load time (see `header_request_support`).
+
+use super::message::MessageView;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Mods {
+    raw: bool,
+    addr: bool,
+    name: bool,
+    first: bool,
+    last: bool,
+}
+
+/// Why a header request is unsupported, or None when the engine answers it like SpamAssassin.
+pub fn header_request_support(request: &str) -> Option<String> {
+    let mut parts = request.split(':');
+    let name = parts.next().unwrap_or("");
+    for m in parts {
+        match m {
+            "raw" | "addr" | "name" | "first" | "last" | "" => {}
+            "host" | "domain" | "ip" | "revip" => return Some(format!("header modifier :{m} (needs the TLD list and host parsing)")),
+            other => return Some(format!("unknown header modifier :{other}")),
+        }
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("x-spam-relays-") || lower.starts_with("all-") || lower == "envelopefrom" {
+        return Some(format!("pseudo-header {name} (needs received-header relay parsing)"));
+    }
+    None
+}
+
+pub fn get(view: &MessageView, request: &str) -> Option<Vec<u8>> {
+    let mut parts = request.split(':');
+    let name = parts.next().unwrap_or("");
+    let mut m = Mods::default();
+    for p in parts {
+        match p {
+            "raw" => m.raw = true,
+            "addr" => m.addr = true,
+            "name" => m.name = true,
+            "first" => m.first = true,
+            "last" => m.last = true,
+            _ => {}
+        }
+    }
+    let fetch = |n: &str| if m.raw || m.addr || m.name { raw_values(view, n, m.raw) } else { view.header_values(n) };
+    let mut results: Vec<Vec<u8>> = if name == "ALL" {
+        return Some(if m.raw {
+            let end = view.full.len() - view.pristine_body.len();
+            let hdr = &view.full[..end];
+            let mut s = hdr.to_vec();
+            if s.ends_with(b"\n\n") {
+                s.pop();
+            }
+            s
+        } else {
+            let mut out = Vec::new();
+            for h in &view.headers {
+                out.extend_from_slice(h.name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(&super::message::decode_header_value(&h.name, &h.raw));
+                out.push(b'\n');
+            }
+            out
+        });
+    } else if name.eq_ignore_ascii_case("ToCc") {
+        let mut v = fetch("To");
+        v.extend(fetch("Cc"));
+        v
+    } else if name == "MESSAGEID" {
+        let mut v = Vec::new();
+        for n in ["X-Message-Id", "Resent-Message-Id", "X-Original-Message-ID", "Message-Id"] {
+            v.extend(fetch(n).into_iter().filter(|x| !x.is_empty()));
+        }
+        v
+    } else {
+        fetch(name)
+    };
+    if results.is_empty() {
+        return None;
+    }
+    if m.first {
+        results.truncate(1);
+    } else if m.last {
+        let l = results.pop();
+        results = l.into_iter().collect();
+    }
+    if m.addr || m.name {
+        let mut out = Vec::new();
+        for line in &results {
+            for (phrase, addr) in parse_addresses(line) {
+                if m.addr {
+                    if let Some(a) = addr {
+                        out.push(a);
+                    }
+                } else if let Some(p) = phrase {
+                    if m.raw {
+                        out.push(p);
+                    } else {
+                        let mut d = super::message::decode_header_value("PMS:get", &p);
+                        if d.iter().any(|b| !b.is_ascii_whitespace()) {
+                            d = collapse_ws(&d);
+                            if d.len() >= 2 && d[0] == b'\'' && d[d.len() - 1] == b'\'' {
+                                d = d[1..d.len() - 1].to_vec();
+                            }
+                        }
+                        out.push(d);
+                    }
+                }
+            }
+        }
+        results = out;
+        if results.is_empty() {
+            return None;
+        }
+        // values without a trailing newline are joined with one (Bug 8121)
+        return Some(results.join(&b'\n'));
+    }
+    let sep: &[u8] = if results[0].ends_with(b"\n") { b"" } else { b"\n" };
+    Some(results.join(sep))
+}
+
+fn raw_values(view: &MessageView, name: &str, keep_raw: bool) -> Vec<Vec<u8>> {
+    if keep_raw {
+        view.raw_header_values(name)
+    } else {
+        // :addr and :name parse the raw (undecoded) value
+        view.headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.raw.clone()).collect()
+    }
+}
+
+fn collapse_ws(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ws = false;
+    for &b in v {
+        if b.is_ascii_whitespace() {
+            ws = true;
+        } else {
+            if ws && !out.is_empty() {
+                out.push(b' ');
+            }
+            ws = false;
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// A small RFC 5322 address-list reader: (display phrase, address) per mailbox.
+pub fn parse_addresses(line: &[u8]) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    let mut cur = Vec::new();
+    let (mut quote, mut angle, mut paren) = (false, false, 0);
+    let mut comments: Vec<Vec<u8>> = Vec::new();
+    let mut comment = Vec::new();
+    let mut item_comments: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        let c = line[i];
+        if paren > 0 {
+            match c {
+                b'(' => paren += 1,
+                b')' => {
+                    paren -= 1;
+                    if paren == 0 {
+                        comments.push(std::mem::take(&mut comment));
+                        i += 1;
+                        continue;
+                    }
+                }
+                b'\\' => {
+                    i += 1;
+                }
+                _ => {}
+            }
+            if let Some(&ch) = line.get(i) {
+                comment.push(ch);
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                quote = !quote;
+                cur.push(c);
+            }
+            b'\\' if quote => {
+                cur.push(c);
+                if let Some(&n) = line.get(i + 1) {
+                    cur.push(n);
+                    i += 1;
+                }
+            }
+            b'(' if !quote => paren = 1,
+            b'<' if !quote => {
+                angle = true;
+                cur.push(c);
+            }
+            b'>' if !quote => {
+                angle = false;
+                cur.push(c);
+            }
+            b',' | b';' if !quote && !angle => {
+                items.push(std::mem::take(&mut cur));
+                item_comments.push(std::mem::take(&mut comments));
+            }
+            b':' if !quote && !angle => {
+                // group name: drop what came before
+                cur.clear();
+            }
+            _ => cur.push(c),
+        }
+        i += 1;
+    }
+    items.push(cur);
+    item_comments.push(comments);
+    for (item, cmts) in items.into_iter().zip(item_comments) {
+        let t = trim(&item);
+        if t.is_empty() {
+            continue;
+        }
+        if let (Some(s), Some(e)) = (t.iter().position(|&b| b == b'<'), t.iter().rposition(|&b| b == b'>')) {
+            if s < e {
+                let addr = trim(&t[s + 1..e]).to_vec();
+                let mut phrase = trim(&t[..s]).to_vec();
+                if phrase.len() >= 2 && phrase[0] == b'"' && phrase[phrase.len() - 1] == b'"' {
+                    phrase = unquote(&phrase[1..phrase.len() - 1]);
+                }
+                let phrase = if phrase.is_empty() { cmts.first().cloned() } else { Some(phrase) };
+                out.push((phrase, (!addr.is_empty() && addr.contains(&b'@')).then_some(addr)));
+                continue;
+            }
+        }
+        let addr: Vec<u8> = t.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        if addr.contains(&b'@') {
+            out.push((cmts.first().cloned().map(|c| trim(&c).to_vec()), Some(addr)));
+        } else {
+            out.push((Some(t.to_vec()), None));
+        }
+    }
+    out
+}
+
+fn unquote(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'\\' && i + 1 < v.len() {
+            i += 1;
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+    out
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let s = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let e = v.iter().rposition(|b| !b.is_ascii_whitespace()).map(|e| e + 1).unwrap_or(s);
+    &v[s..e.max(s)]
+}

@@ -1,0 +1,607 @@
+//! Perl regular expressions, as SpamAssassin writes them, translated for Rust.
+//!
+//! SpamAssassin matches byte strings with ASCII-only classes. Most patterns translate to
+//! `regex::bytes` (a linear-time engine); the ones that need lookaround, backreferences or atomic
+//! groups go to `fancy_regex`, a backtracking engine bounded by a backtrack limit. Because
+//! `fancy_regex` matches `&str`, its haystacks are Latin-1 views of the bytes (one char per byte)
+//! and its patterns name bytes as `\x{NN}`, so both engines see the same byte semantics.
+//!
+//! Perl traps handled here: `$` (without `/m`) also matches before a final newline, which header
+//! values always carry; a bare `[` inside a class is a literal; `\1`..`\9` are backreferences only
+//! when that many groups exist, otherwise octal; `{` that does not start a quantifier is a literal;
+//! `\<`/`\>` are literals in Perl but word boundaries in `regex`; `/x` comments are stripped here
+//! because `regex`'s `x` mode also ignores whitespace inside classes.
+
+use std::borrow::Cow;
+
+/// Backtracking steps a single match attempt may take before it counts as no match.
+pub const BACKTRACK_LIMIT: usize = 200_000;
+/// Compiled-program size cap, so a hostile counted repetition cannot exhaust memory.
+const SIZE_LIMIT: usize = 4 << 20;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RegexError {
+    #[error("pattern is not delimited like /.../ or m{{...}}: {0}")]
+    NotDelimited(String),
+    #[error("unsupported perl regex feature {0}")]
+    Unsupported(String),
+    #[error("invalid regex: {0}")]
+    Invalid(String),
+}
+
+/// A pattern parsed out of its Perl delimiters.
+#[derive(Debug, Clone)]
+pub struct PerlPattern {
+    pub source: String,
+    pub flags: String,
+}
+
+/// Splits `/pat/flags`, `m{pat}flags`, `m!pat!flags` into pattern and flags.
+pub fn split_delimited(text: &str) -> Result<PerlPattern, RegexError> {
+    let t = text.trim();
+    let (open, rest) = if let Some(r) = t.strip_prefix('m') {
+        match r.chars().next() {
+            Some(c) if !c.is_alphanumeric() && !c.is_whitespace() => (c, &r[c.len_utf8()..]),
+            _ => return Err(RegexError::NotDelimited(text.to_string())),
+        }
+    } else if let Some(r) = t.strip_prefix('/') {
+        ('/', r)
+    } else {
+        return Err(RegexError::NotDelimited(text.to_string()));
+    };
+    let close = match open {
+        '{' => '}',
+        '(' => ')',
+        '[' => ']',
+        '<' => '>',
+        c => c,
+    };
+    let end = rest.rfind(close).ok_or_else(|| RegexError::NotDelimited(text.to_string()))?;
+    let flags = &rest[end + close.len_utf8()..];
+    if !flags.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(RegexError::NotDelimited(text.to_string()));
+    }
+    let mut source = rest[..end].to_string();
+    if open == close && open != '/' {
+        // m!a\!b! : the escaped delimiter is a plain character in the pattern.
+        source = source.replace(&format!("\\{open}"), &open.to_string());
+    }
+    Ok(PerlPattern { source, flags: flags.to_string() })
+}
+
+/// A compiled matcher over bytes.
+#[derive(Debug)]
+pub enum Matcher {
+    Fast(regex::bytes::Regex),
+    Backtrack(fancy_regex::Regex),
+}
+
+impl Matcher {
+    pub fn is_backtracking(&self) -> bool {
+        matches!(self, Matcher::Backtrack(_))
+    }
+
+    /// Whether the pattern matches. A backtracking pattern that exceeds its limit does not match.
+    pub fn is_match<'a>(&self, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>) -> bool {
+        match self {
+            Matcher::Fast(r) => r.is_match(hay),
+            Matcher::Backtrack(r) => r.is_match(latin1().as_ref()).unwrap_or(false),
+        }
+    }
+
+    /// Number of non-overlapping matches, stopping at `max`.
+    pub fn count<'a>(&self, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>, max: usize) -> usize {
+        match self {
+            Matcher::Fast(r) => r.find_iter(hay).take(max).count(),
+            Matcher::Backtrack(r) => {
+                let s = latin1();
+                r.find_iter(s.as_ref()).take(max).take_while(|m| m.is_ok()).count()
+            }
+        }
+    }
+}
+
+/// Latin-1 view of bytes: byte N becomes char U+00NN, so char offsets equal byte offsets.
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Compiles a delimited Perl pattern.
+pub fn compile(text: &str) -> Result<Matcher, RegexError> {
+    let p = split_delimited(text)?;
+    compile_parts(&p.source, &p.flags)
+}
+
+pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
+    let fast = translate(source, flags, false)?;
+    if !fast.needs_backtracking {
+        let built = regex::bytes::RegexBuilder::new(&fast.pattern)
+            .unicode(false)
+            .size_limit(SIZE_LIMIT)
+            .dfa_size_limit(SIZE_LIMIT)
+            .build();
+        match built {
+            Ok(r) => return Ok(Matcher::Fast(r)),
+            Err(regex::Error::CompiledTooBig(_)) => {
+                return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+            }
+            Err(_) => {} // fall through: the backtracking engine accepts more syntax
+        }
+    }
+    let slow = translate(source, flags, true)?;
+    fancy_regex::RegexBuilder::new(&slow.pattern)
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .delegate_size_limit(SIZE_LIMIT)
+        .delegate_dfa_size_limit(SIZE_LIMIT)
+        .build()
+        .map(Matcher::Backtrack)
+        .map_err(|e| RegexError::Invalid(e.to_string().to_lowercase()))
+}
+
+pub struct Translated {
+    pub pattern: String,
+    pub needs_backtracking: bool,
+}
+
+fn count_groups(src: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    let mut in_class = false;
+    while i < src.len() {
+        match src[i] {
+            b'\\' => i += 1,
+            b'[' if !in_class => in_class = true,
+            b']' if in_class => in_class = false,
+            b'(' if !in_class => {
+                if src.get(i + 1) != Some(&b'?') {
+                    n += 1;
+                } else if src.get(i + 2) == Some(&b'<') && !matches!(src.get(i + 3), Some(b'=') | Some(b'!'))
+                    || src.get(i + 2) == Some(&b'P') && src.get(i + 3) == Some(&b'<')
+                    || src.get(i + 2) == Some(&b'\'')
+                {
+                    n += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+fn is_quantifier_brace(src: &[u8], i: usize) -> Option<usize> {
+    // src[i] == b'{'; returns the index of the closing brace if this is {n}, {n,}, {n,m} or {,m}.
+    let mut j = i + 1;
+    let start = j;
+    while j < src.len() && src[j].is_ascii_digit() {
+        j += 1;
+    }
+    let had_min = j > start;
+    if j < src.len() && src[j] == b'}' {
+        return had_min.then_some(j);
+    }
+    if j < src.len() && src[j] == b',' {
+        j += 1;
+        let s2 = j;
+        while j < src.len() && src[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j < src.len() && src[j] == b'}' && (had_min || j > s2) {
+            return Some(j);
+        }
+    }
+    None
+}
+
+fn push_byte(out: &mut String, b: u8) {
+    if b.is_ascii_alphanumeric() || b == b'_' || b == b' ' {
+        out.push(b as char);
+    } else {
+        out.push_str(&format!("\\x{b:02X}"));
+    }
+}
+
+/// Translates Perl syntax to `regex` (`backtrack == false`) or `fancy_regex` syntax.
+pub fn translate(source: &str, flags: &str, backtrack: bool) -> Result<Translated, RegexError> {
+    let src = source.as_bytes();
+    let groups = count_groups(src);
+    let extended = flags.contains('x');
+    let multiline = flags.contains('m');
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut needs = false;
+    let mut inline = String::new();
+    if flags.contains('i') {
+        inline.push('i');
+    }
+    if multiline {
+        inline.push('m');
+    }
+    if flags.contains('s') {
+        inline.push('s');
+    }
+    if !inline.is_empty() {
+        out.push_str(&format!("(?{inline})"));
+    }
+    let end_anchor = if backtrack { "(?=\\n?\\z)" } else { "(?:\\n?\\z)" };
+    let mut i = 0;
+    let mut in_class = false;
+    let mut class_start = 0usize;
+    let mut quote = false;
+    let mut prev_dash = false;
+    // After an atom, `+` directly following a quantifier makes it possessive.
+    while i < src.len() {
+        let c = src[i];
+        if quote {
+            if c == b'\\' && src.get(i + 1) == Some(&b'E') {
+                quote = false;
+                i += 2;
+                continue;
+            }
+            push_byte(&mut out, c);
+            i += 1;
+            continue;
+        }
+        if in_class {
+            let at_start = i == class_start;
+            match c {
+                b']' if !at_start => {
+                    in_class = false;
+                    out.push(']');
+                }
+                b']' => out.push_str("\\]"),
+                b'[' if src.get(i + 1) == Some(&b':') => {
+                    // POSIX class [:alpha:]
+                    if let Some(end) = source[i..].find(":]") {
+                        out.push_str(&source[i..i + end + 2]);
+                        i += end + 2;
+                        prev_dash = false;
+                        continue;
+                    }
+                    out.push_str("\\[");
+                }
+                b'[' => out.push_str("\\["),
+                b'&' | b'~' => out.push_str(&format!("\\{}", c as char)),
+                b'-' if prev_dash => out.push_str("\\-"),
+                b'-' => out.push('-'),
+                b'\\' => {
+                    i += 1;
+                    let Some(&e) = src.get(i) else {
+                        return Err(RegexError::Invalid("trailing backslash".into()));
+                    };
+                    i = escape(src, i, e, true, groups, backtrack, &mut out, &mut needs)?;
+                    prev_dash = false;
+                    continue;
+                }
+                b'^' if at_start => out.push('^'),
+                _ => push_byte(&mut out, c),
+            }
+            prev_dash = c == b'-';
+            if c == b'^' && at_start {
+                class_start = i + 1;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\\' => {
+                i += 1;
+                let Some(&e) = src.get(i) else {
+                    return Err(RegexError::Invalid("trailing backslash".into()));
+                };
+                if e == b'Q' {
+                    quote = true;
+                    i += 1;
+                    continue;
+                }
+                if e == b'E' {
+                    i += 1;
+                    continue;
+                }
+                i = escape(src, i, e, false, groups, backtrack, &mut out, &mut needs)?;
+                continue;
+            }
+            b'[' => {
+                in_class = true;
+                class_start = i + 1;
+                prev_dash = false;
+                out.push('[');
+            }
+            b'$' => {
+                if multiline {
+                    out.push_str("(?m:$)");
+                } else {
+                    out.push_str(end_anchor);
+                }
+            }
+            b'{' => match is_quantifier_brace(src, i) {
+                Some(end) => {
+                    let q = &source[i..=end];
+                    if q.starts_with("{,") {
+                        out.push_str(&format!("{{0{}", &q[1..]));
+                    } else {
+                        out.push_str(q);
+                    }
+                    i = end + 1;
+                    if src.get(i) == Some(&b'+') {
+                        needs = true;
+                        if !backtrack {
+                            i += 1; // possessive: approximated by the greedy form for the check only
+                        }
+                    }
+                    continue;
+                }
+                None => out.push_str("\\{"),
+            },
+            b'}' => out.push_str("\\}"),
+            b'(' if src.get(i + 1) == Some(&b'?') => {
+                let rest = &src[i + 2..];
+                if rest.first() == Some(&b'#') {
+                    // (?# comment )
+                    let close = source[i..].find(')').map(|e| i + e).unwrap_or(src.len() - 1);
+                    i = close + 1;
+                    continue;
+                }
+                if let Some(prefix) = [&b"<="[..], b"<!", b"=", b"!", b">"].into_iter().find(|p| rest.starts_with(p)) {
+                    needs = true;
+                    out.push_str("(?");
+                    out.push_str(std::str::from_utf8(prefix).unwrap_or(""));
+                    i += 2 + prefix.len();
+                    continue;
+                }
+                if rest.starts_with(b"<") || rest.starts_with(b"P<") {
+                    let name_start = i + 2 + if rest[0] == b'P' { 2 } else { 1 };
+                    let Some(len) = src[name_start..].iter().position(|&b| b == b'>') else {
+                        return Err(RegexError::Invalid("unterminated group name".into()));
+                    };
+                    out.push_str("(?P<");
+                    out.push_str(&source[name_start..name_start + len]);
+                    out.push('>');
+                    i = name_start + len + 1;
+                    continue;
+                }
+                if rest.starts_with(b"^") {
+                    out.push_str("(?");
+                    i += 3;
+                    continue;
+                }
+                if rest.starts_with(b"|") {
+                    return Err(RegexError::Unsupported("branch reset (?|...)".into()));
+                }
+                // inline flags (?i) (?i-m:...) (?:...): keep only flags regex knows
+                let mut j = i + 2;
+                let mut fl = String::new();
+                while j < src.len() && (src[j].is_ascii_alphabetic() || src[j] == b'-') {
+                    if b"imsx-".contains(&src[j]) {
+                        if src[j] == b'x' {
+                            return Err(RegexError::Unsupported("inline (?x)".into()));
+                        }
+                        fl.push(src[j] as char);
+                    }
+                    j += 1;
+                }
+                out.push_str("(?");
+                out.push_str(fl.trim_end_matches('-'));
+                match src.get(j) {
+                    Some(b':') | Some(b')') => {
+                        out.push(src[j] as char);
+                        i = j + 1;
+                    }
+                    _ => return Err(RegexError::Invalid("malformed group".into())),
+                }
+                continue;
+            }
+            b'*' | b'+' | b'?' => {
+                out.push(c as char);
+                if src.get(i + 1) == Some(&b'+') {
+                    needs = true;
+                    if !backtrack {
+                        i += 1;
+                    }
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' if extended => {}
+            b'#' if extended => {
+                while i < src.len() && src[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'.' | b'^' | b'|' | b'(' | b')' => out.push(c as char),
+            _ => push_byte(&mut out, c),
+        }
+        i += 1;
+    }
+    if in_class {
+        return Err(RegexError::Invalid("unterminated character class".into()));
+    }
+    Ok(Translated { pattern: out, needs_backtracking: needs })
+}
+
+/// Handles the escape whose letter is `src[i]`; returns the index after it.
+#[allow(clippy::too_many_arguments)]
+fn escape(
+    src: &[u8],
+    mut i: usize,
+    e: u8,
+    in_class: bool,
+    groups: usize,
+    backtrack: bool,
+    out: &mut String,
+    needs: &mut bool,
+) -> Result<usize, RegexError> {
+    let ascii_class = |neg: bool, set: &str| -> Cow<'static, str> {
+        if in_class {
+            if neg {
+                // a negated class inside a class cannot be spelled as ranges; keep the escape
+                Cow::Owned(String::new())
+            } else {
+                Cow::Owned(set.to_string())
+            }
+        } else if neg {
+            Cow::Owned(format!("[^{set}]"))
+        } else {
+            Cow::Owned(format!("[{set}]"))
+        }
+    };
+    i += 1;
+    match e {
+        b'd' | b'w' | b's' | b'D' | b'W' | b'S' => {
+            let set = match e.to_ascii_lowercase() {
+                b'd' => "0-9",
+                b'w' => "0-9A-Za-z_",
+                _ => "\\t\\n\\x0B\\x0C\\r ",
+            };
+            let spelled = ascii_class(e.is_ascii_uppercase(), set);
+            if spelled.is_empty() {
+                out.push('\\');
+                out.push(e as char);
+            } else {
+                out.push_str(&spelled);
+            }
+        }
+        b'h' | b'H' => out.push_str(&ascii_class(e == b'H', "\\t ")),
+        b'v' | b'V' => out.push_str(&ascii_class(e == b'V', "\\n\\x0B\\x0C\\r")),
+        b'R' if !in_class => out.push_str("(?:\\r\\n|[\\n\\x0B\\x0C\\r])"),
+        b'N' if !in_class => out.push_str("[^\\n]"),
+        b'n' => out.push_str("\\n"),
+        b't' => out.push_str("\\t"),
+        b'r' => out.push_str("\\r"),
+        b'f' => out.push_str("\\x0C"),
+        b'e' => out.push_str("\\x1B"),
+        b'a' => out.push_str("\\x07"),
+        b'b' if in_class => out.push_str("\\x08"),
+        b'b' | b'B' | b'A' | b'z' => {
+            out.push('\\');
+            out.push(e as char);
+        }
+        b'Z' => out.push_str(if backtrack { "(?=\\n?\\z)" } else { "(?:\\n?\\z)" }),
+        b'G' | b'K' | b'X' | b'C' | b'l' | b'u' | b'L' | b'U' | b'p' | b'P' | b'g' | b'k' => {
+            if e == b'g' || e == b'k' {
+                *needs = true;
+            }
+            return Err(RegexError::Unsupported(format!("\\{}", e as char)));
+        }
+        b'c' => {
+            let Some(&ch) = src.get(i) else {
+                return Err(RegexError::Invalid("\\c at end".into()));
+            };
+            push_byte(out, ch.to_ascii_uppercase() ^ 0x40);
+            i += 1;
+        }
+        b'x' => {
+            let value = if src.get(i) == Some(&b'{') {
+                let end = src[i..].iter().position(|&b| b == b'}').ok_or_else(|| RegexError::Invalid("unterminated \\x{".into()))?;
+                let hex = std::str::from_utf8(&src[i + 1..i + end]).unwrap_or("").trim();
+                i += end + 1;
+                u32::from_str_radix(if hex.is_empty() { "0" } else { hex }, 16).map_err(|_| RegexError::Invalid(format!("bad hex escape {hex}")))?
+            } else {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 && src.get(i).is_some_and(|b| b.is_ascii_hexdigit()) {
+                    v = v * 16 + (src[i] as char).to_digit(16).unwrap_or(0);
+                    i += 1;
+                    n += 1;
+                }
+                v
+            };
+            if value > 0xFF {
+                return Err(RegexError::Unsupported("wide character escape above \\xFF".into()));
+            }
+            push_byte(out, value as u8);
+        }
+        b'0'..=b'9' => {
+            // Perl: \0dd is octal; \N (N <= groups, or N < 10) is a backreference; else octal.
+            let start = i - 1;
+            let mut j = start;
+            while j < src.len() && src[j].is_ascii_digit() && j - start < 3 {
+                j += 1;
+            }
+            let digits = std::str::from_utf8(&src[start..j]).unwrap_or("0");
+            let number: usize = digits.parse().unwrap_or(0);
+            if e != b'0' && !in_class && (number <= groups || (number < 10 && digits.len() == 1)) {
+                let d = (e - b'0') as usize;
+                *needs = true;
+                if d > groups {
+                    return Err(RegexError::Invalid(format!("reference to missing group \\{d}")));
+                }
+                out.push('\\');
+                out.push(e as char);
+                return Ok(start + 1);
+            }
+            let mut k = start;
+            let mut v = 0u32;
+            while k < src.len() && k - start < 3 && (b'0'..=b'7').contains(&src[k]) {
+                v = v * 8 + (src[k] - b'0') as u32;
+                k += 1;
+            }
+            push_byte(out, (v & 0xFF) as u8);
+            return Ok(k.max(start + 1));
+        }
+        _ if e.is_ascii_alphanumeric() => {
+            return Err(RegexError::Unsupported(format!("\\{}", e as char)));
+        }
+        _ => push_byte(out, e),
+    }
+    Ok(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pat: &str, hay: &str) -> bool {
+        let r = compile(pat).unwrap();
+        r.is_match(hay.as_bytes(), &|| Cow::Owned(latin1(hay.as_bytes())))
+    }
+
+    #[test]
+    fn dollar_matches_before_trailing_newline() {
+        assert!(m("/foo$/", "foo\n"));
+        assert!(!m("/foo$/", "foo\nbar\n"));
+        assert!(m("/foo$/m", "foo\nbar\n"));
+    }
+
+    #[test]
+    fn bare_bracket_in_class_and_octal_and_braces() {
+        assert!(m("/[[]x/", "[x"));
+        assert!(m("/a\\040b/", "a b"));
+        assert!(m("/a{b/", "a{b"));
+        assert!(m("/a{2}/", "aa"));
+        assert!(m("m{foo}i", "FOO"));
+        assert!(m("/\\<b\\>/", "<b>"));
+    }
+
+    #[test]
+    fn classes_are_ascii_only() {
+        assert!(!m("/^\\w$/", "\u{e9}"));
+        assert!(m("/\\xe9/", "\u{e9}") == false);
+        let r = compile("/\\xe9/").unwrap();
+        assert!(r.is_match(&[0xE9], &|| Cow::Owned(latin1(&[0xE9]))));
+    }
+
+    #[test]
+    fn lookaround_and_backrefs_use_backtracking() {
+        let r = compile("/(a)\\1(?!c)/").unwrap();
+        assert!(r.is_backtracking());
+        assert!(m("/(a)\\1(?!c)/", "aab"));
+        assert!(!m("/(a)\\1(?!c)/", "aac"));
+        assert!(m("/foo(?=bar)$/", "foobar") == false);
+    }
+
+    #[test]
+    fn extended_mode_strips_comments_but_not_class_spaces() {
+        assert!(m("/a b # comment\n c/x", "abc"));
+        assert!(m("/a[ ]b/x", "a b"));
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::*;
+
+    #[test]
+    fn hex_escapes_match_utf8_bytes() {
+        let r = compile("/caf\\xc3\\xa9 ok/").unwrap();
+        let hay = "caf\u{e9} ok".as_bytes();
+        assert!(r.is_match(hay, &|| Cow::Owned(latin1(hay))), "{r:?} {}", translate("caf\\xc3\\xa9 ok", "", false).unwrap().pattern);
+    }
+}
