@@ -89,7 +89,8 @@
 //!   in memory and checked whole (flat, safe names, caps, no links) before anything is
 //!   written; a channel is written and linted in a staging directory and switched in by
 //!   renames, so every failure leaves the installed rules as they were; the previous version
-//!   is kept for rollback; linting goes through the `updates::lint::RuleLint` trait.
+//!   is kept for rollback; linting goes through the `updates::lint::RuleLint` trait (our
+//!   engine, then `spamassassin --lint` when installed).
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {

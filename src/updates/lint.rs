@@ -1,8 +1,7 @@
 //! Linting a staged channel before it replaces the installed one.
 //!
-//! [`RuleLint`] is the seam: today [`SpamAssassinLint`] runs Debian's `spamassassin --lint`;
-//! the rule engine's own lint plugs in as another implementation once it lands, and
-//! [`LintChain`] runs several in order.
+//! [`RuleLint`] is the seam: [`EngineLint`] loads the rules with our engine, and
+//! [`SpamAssassinLint`] runs Debian's `spamassassin --lint`; [`LintChain`] runs several in order.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,14 +69,35 @@ impl RuleLint for SpamAssassinLint {
     }
 }
 
+/// mailward's own rule engine: loads the staged channel as the milter will and rejects it when
+/// a rule is malformed (diagnostics of severity error). Warnings and notes (features the engine
+/// does not run) do not block an update: SpamAssassin accepts those rules.
+#[derive(Clone, Debug, Default)]
+pub struct EngineLint;
+
+impl RuleLint for EngineLint {
+    fn name(&self) -> String {
+        "mailward rules engine".into()
+    }
+
+    fn lint(&self, config_dir: &Path) -> Result<(), LintError> {
+        use crate::rules::{RuleSet, Severity};
+        let env = crate::rules::Environment::spamassassin_4_0_1();
+        let (_, diagnostics) = RuleSet::load(&[config_dir.to_path_buf()], &env);
+        let errors: Vec<String> = diagnostics.iter().filter(|d| d.severity >= Severity::Error).map(|d| d.to_string()).collect();
+        if errors.is_empty() { Ok(()) } else { Err(LintError::Rejected { linter: self.name(), problems: errors.join("; ") }) }
+    }
+}
+
 /// Several linters, all of which must accept the rules.
 #[derive(Default)]
 pub struct LintChain(pub Vec<Box<dyn RuleLint>>);
 
 impl LintChain {
-    /// What is available on this machine: `spamassassin --lint` when it is installed.
+    /// Our engine, then `spamassassin --lint` when it is installed.
     pub fn detect() -> Self {
         let mut chain = Self::default();
+        chain.0.push(Box::new(EngineLint));
         if let Some(sa) = SpamAssassinLint::detect() {
             chain.0.push(Box::new(sa));
         }

@@ -393,3 +393,20 @@ async fn debians_asf_release_key_imports_into_the_keyring() {
         assert_eq!(mailward::updates::signature::fingerprint(&trusted[0]), "5E541DC959CB8BAC7C78DFDC4056A61A5244EC45");
     }
 }
+
+#[test]
+fn both_linters_reject_a_broken_channel_and_accept_a_good_one() {
+    use mailward::updates::lint::{EngineLint, RuleLint, SpamAssassinLint};
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join(DIR_NAME)).unwrap();
+    std::fs::write(tmp.path().join(format!("{DIR_NAME}.cf")), format!("# UPDATE version 1\ninclude {DIR_NAME}/a.cf\n")).unwrap();
+    let spamassassin = SpamAssassinLint::detect().expect("Debian's spamassassin is installed");
+    std::fs::write(tmp.path().join(DIR_NAME).join("a.cf"), RULES_V1[0].1).unwrap();
+    assert!(EngineLint.lint(tmp.path()).is_ok());
+    assert!(spamassassin.lint(tmp.path()).is_ok());
+    std::fs::write(tmp.path().join(DIR_NAME).join("a.cf"), "header MW_BROKEN Subject =~ /unclosed(/\nscore MW_BROKEN 1\n").unwrap();
+    let engine = EngineLint.lint(tmp.path()).expect_err("engine accepted a broken regex").to_string();
+    assert!(engine.contains("mailward rules engine rejected the new rules") && engine.contains("MW_BROKEN"), "{engine}");
+    let sa = spamassassin.lint(tmp.path()).expect_err("spamassassin accepted a broken regex").to_string();
+    assert!(sa.contains("spamassassin --lint rejected the new rules") && sa.contains("MW_BROKEN"), "{sa}");
+}
