@@ -82,6 +82,15 @@
 //!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is
 //!   `RuleBody::Unsupported` with a reason and never hits, and metas over it are not
 //!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
+//! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
+//!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
+//!   (the hourly check for `serve`), `updates::cli` (`rules update|publish|rollback`). Pure:
+//!   `channel`, `mirrors`, `verify`, `signature`, `extract`. Invariants: a tarball is unpacked
+//!   in memory and checked whole (flat, safe names, caps, no links) before anything is
+//!   written; a channel is written and linted in a staging directory and switched in by
+//!   renames, so every failure leaves the installed rules as they were; the previous version
+//!   is kept for rollback; linting goes through the `updates::lint::RuleLint` trait (our
+//!   engine, then `spamassassin --lint` when installed).
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {
@@ -108,4 +117,5 @@ pub mod serve;
 pub mod spam;
 pub mod sieve;
 pub mod store;
+pub mod updates;
 pub mod views;

@@ -24,3 +24,5 @@ mod spam;
 mod mailstack;
 // The rule engine against SpamAssassin as the oracle, and hostile input.
 mod rules;
+// Rule channels: `rules update`/`publish` against loopback DNS and HTTP, SpamAssassin, sa-update.
+mod updates;
