@@ -84,7 +84,7 @@ pub enum Command {
     Log(log::LogArgs),
     /// SpamAssassin-format rules: lint, test a message, export for Rspamd, update, publish.
     #[command(subcommand)]
-    Rules(crate::rules::cli::RulesCommand),
+    Rules(parts::RulesNoun),
     /// Explain X-Spam-* headers and what a recipient's policy does with them.
     #[command(subcommand)]
     Spam(crate::spam::cli::SpamCommand),

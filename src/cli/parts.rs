@@ -10,8 +10,21 @@ fn stdout() -> std::io::StdoutLock<'static> {
     std::io::stdout().lock()
 }
 
-pub async fn run_rules(ctx: &Context, cmd: crate::rules::cli::RulesCommand) -> anyhow::Result<i32> {
+/// `mailward rules ...`: the engine's commands and the channel updater's, side by side.
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesNoun {
+    #[command(flatten)]
+    Engine(crate::rules::cli::RulesCommand),
+    #[command(flatten)]
+    Updates(crate::updates::cli::RulesUpdateCommand),
+}
+
+pub async fn run_rules(ctx: &Context, cmd: RulesNoun) -> anyhow::Result<i32> {
     let json = ctx.out.json;
+    let cmd = match cmd {
+        RulesNoun::Updates(update) => return crate::updates::cli::run(update, json, &mut std::io::stdout()).await,
+        RulesNoun::Engine(cmd) => cmd,
+    };
     // Loading Debian's full rule set is CPU work: keep it off the async workers.
     tokio::task::spawn_blocking(move || crate::rules::cli::run(&cmd, json, &mut stdout())).await?
 }
