@@ -1,62 +1,44 @@
-//! `eval:` functions implemented natively, with SpamAssassin's semantics. Any other function is
-//! reported as unsupported at load time and never hits.
+//! HeaderEval and FreeMail: header counts, illegal characters, all-caps subjects, missing To,
+//! free-mail senders.
 
-use super::engine::RuleSet;
-use super::message::MessageView;
+use crate::rules::engine::RuleSet;
+use crate::rules::message::MessageView;
 
-const SUPPORTED: &[&str] = &["subject_is_all_caps", "check_header_count_range", "check_illegal_chars", "check_body_length", "check_for_missing_to_header", "check_freemail_header", "check_for_mime", "check_for_mime_html", "check_for_mime_html_only"];
-
-pub fn is_supported(function: &str, args: &[String]) -> bool {
-    match function {
-        "check_for_mime" => matches!(args.first().map(String::as_str), Some("mime_attachment")),
-        "check_msg_parse_flags" => matches!(args.first().map(String::as_str), Some("missing_head_body_separator")),
-        "check_header_count_range" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
-        "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
+pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
+    Some(match function {
+        "check_header_count_range" | "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
         // check_freemail_from also reads the envelope sender, which needs relay parsing
         "check_freemail_header" => args.len() == 1 && !args[0].eq_ignore_ascii_case("EnvelopeFrom"),
-        f => SUPPORTED.contains(&f),
-    }
+        "subject_is_all_caps" | "check_for_missing_to_header" => true,
+        _ => return None,
+    })
 }
 
-pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> f64 {
-    let b = |x: bool| if x { 1.0 } else { 0.0 };
-    match function {
+pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> Option<bool> {
+    Some(match function {
         "check_for_missing_to_header" => {
             let to = view.get("To").or_else(|| view.get("Apparently-To"));
-            b(to.is_none_or(|v| v.is_empty()))
+            to.is_none_or(|v| v.is_empty())
         }
-        "check_freemail_header" => b(freemail_in(view, &args[0], set)),
-        "check_for_mime" => b(view.parts.iter().any(is_attachment)),
-        "check_body_length" => b(args.first().and_then(|a| a.parse::<f64>().ok()).is_some_and(|min| view.pristine_body.len() as f64 <= min)),
-        "check_for_mime_html" => b(mime_html(view).0),
-        "check_msg_parse_flags" => b(view.missing_head_body_separator),
+        "check_freemail_header" => freemail_in(view, &args[0], set),
         "check_header_count_range" => {
             // distinct decoded values, as HeaderEval counts them
-            let values: std::collections::HashSet<Vec<u8>> = view.header_values(&args[0]).into_iter().map(|mut v| {
-                v.pop();
-                v
-            }).collect();
+            let values: std::collections::HashSet<Vec<u8>> = view
+                .header_values(&args[0])
+                .into_iter()
+                .map(|mut v| {
+                    v.pop();
+                    v
+                })
+                .collect();
             let n = values.len() as f64;
             let (min, max) = (args[1].parse::<f64>().unwrap_or(0.0), args[2].parse::<f64>().unwrap_or(0.0));
-            b(n >= min && n <= max)
+            n >= min && n <= max
         }
-        "check_illegal_chars" => b(illegal_chars(view, &args[0], args[1].parse().unwrap_or(1.0), args[2].parse().unwrap_or(1.0))),
-        "subject_is_all_caps" => b(subject_is_all_caps(view)),
-        "check_for_mime_html_only" => b(mime_html(view).1),
-        _ => 0.0,
-    }
-}
-
-fn is_attachment(p: &super::message::Part) -> bool {
-    // MIMEEval counts parts whose Content-Disposition says attachment
-    p.disposition.contains("attachment")
-}
-
-/// (has an HTML part, every text part is HTML).
-fn mime_html(view: &MessageView) -> (bool, bool) {
-    let html = view.parts.iter().any(|p| p.content_type == "text/html");
-    let plain = view.parts.iter().any(|p| p.content_type.starts_with("text") && p.content_type != "text/html");
-    (html, html && !plain)
+        "check_illegal_chars" => illegal_chars(view, &args[0], args[1].parse().unwrap_or(1.0), args[2].parse().unwrap_or(1.0)),
+        "subject_is_all_caps" => subject_is_all_caps(view),
+        _ => return None,
+    })
 }
 
 fn freemail_in(view: &MessageView, header: &str, set: &RuleSet) -> bool {
