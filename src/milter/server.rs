@@ -154,7 +154,8 @@ pub async fn run(listener: MilterListener, state: Arc<MilterState>, shutdown: im
 /// How the scorer is rebuilt on reload: load the rule files again (on a blocking thread).
 pub type ScorerLoader = Arc<dyn Fn() -> Result<Arc<dyn Scorer>, String> + Send + Sync>;
 
-async fn reload(state: &MilterState, load: &ScorerLoader, why: &str) {
+/// Loads the rules again and swaps them in; a failed load keeps the rules in use.
+pub async fn reload(state: &MilterState, load: &ScorerLoader, why: &str) {
     let load = load.clone();
     match tokio::task::spawn_blocking(move || load()).await {
         Ok(Ok(scorer)) => {

@@ -145,9 +145,9 @@ impl MilterSettings {
                 crate::config::FailureAction::Accept => "accept".into(),
             },
             trusted_relays: m.trusted_relays.clone(),
-            use_trusted_scores: false,
+            use_trusted_scores: m.use_trusted_scores,
             one_policy_per_transaction: m.defer_mixed_policies,
-            ..RawMilterConfig::default()
+            socket_mode: m.socket_mode,
         })
     }
 
