@@ -307,6 +307,13 @@ impl Config {
     }
 }
 
+impl Default for MilterConfig {
+    /// The defaults of the config file (for code that builds a milter without one).
+    fn default() -> Self {
+        Config::defaults().milter
+    }
+}
+
 /// `0660` (octal, as chmod takes it) -> 0o660.
 fn parse_mode(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("'{s}' is not an octal permission mode like \"0660\""))

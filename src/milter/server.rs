@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tracing::{error, info, warn};
 
 use super::session::{EomPlan, RcptAnswer, Session};
-use super::settings::{FailureAction, ListenAddress, MilterSettings};
+use super::settings::{FailureAction, MilterSettings, MilterSocket};
 use crate::spam::PolicyDirectory;
 use crate::spam::verdict::ScoreReport;
 
@@ -73,8 +73,8 @@ impl MilterListener {
     /// Binds `settings.listen`; a stale unix socket file is replaced.
     pub async fn bind(settings: &MilterSettings) -> io::Result<MilterListener> {
         match &settings.listen {
-            ListenAddress::Inet(addr) => Ok(MilterListener::Tcp(TcpListener::bind(addr).await?)),
-            ListenAddress::Unix(path) => {
+            MilterSocket::Inet(addr) => Ok(MilterListener::Tcp(TcpListener::bind(*addr).await?)),
+            MilterSocket::Unix(path) => {
                 if let Ok(meta) = std::fs::symlink_metadata(path) {
                     use std::os::unix::fs::FileTypeExt;
                     if meta.file_type().is_socket() {

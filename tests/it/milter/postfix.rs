@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mailward::milter::{RawMilterConfig, Scorer};
+use mailward::milter::{MilterConfig, Scorer};
 
 use super::RunningMilter;
 use crate::support::postfix::{Postfix, PostfixOptions};
@@ -19,7 +19,7 @@ fn mailboxes() -> Vec<String> {
 }
 
 async fn stack() -> (RunningMilter, Postfix) {
-    let milter = RunningMilter::start(RawMilterConfig::default(), scorer()).await;
+    let milter = RunningMilter::start(MilterConfig::default(), scorer()).await;
     let socket = milter.socket.clone();
     let postfix = tokio::task::spawn_blocking(move || {
         Postfix::start(PostfixOptions { mailboxes: mailboxes(), milter: Some(format!("unix:{}", socket.display())), ..Default::default() })
@@ -87,7 +87,7 @@ async fn postfix_delivers_ham_and_tagged_spam_and_refuses_gtube_at_kill_level() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locally_submitted_mail_is_scored_through_non_smtpd_milters() {
-    let milter = RunningMilter::start(RawMilterConfig::default(), scorer()).await;
+    let milter = RunningMilter::start(MilterConfig::default(), scorer()).await;
     let socket = milter.socket.clone();
     let postfix = blocking(move || {
         let milter = format!("unix:{}", socket.display());
