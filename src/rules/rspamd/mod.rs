@@ -4,9 +4,12 @@
 //! why, and the header counts them.
 //!
 //! What Rspamd cannot run, found by loading Debian's whole rule set into Rspamd 3.4:
-//! - A rule named like one of Rspamd's own symbols (`MISSING_MID`, `HTML_SHORT_LINK_IMG_1`...):
-//!   the module registers a second symbol under that name, overrides Rspamd's score, and with
-//!   the stock set the normal worker then recursed until it crashed on every scan. Left out.
+//! - A rule named like one of Rspamd's own symbols (`MISSING_MID`, `ARC_INVALID`...): the module
+//!   registers a second symbol under that name and overrides Rspamd's score. With the stock set
+//!   it crashed Rspamd: SpamAssassin's `meta ARC_INVALID ARC_SIGNED && !ARC_VALID` took over the
+//!   ARC module's `ARC_INVALID` and made it depend on `ARC_SIGNED`, another symbol of that
+//!   module, and every scan recursed through the loop until the normal worker segfaulted
+//!   (bisected: that rule alone crashes it). Left out, with every meta on such a name.
 //! - Patterns PCRE2 compiles to more than 64 KiB ("regular expression is too large"): left out
 //!   by a size estimate (`pcre_size`).
 //! - `eval:` functions the module does not implement, and rules mailward's engine does not run
@@ -17,7 +20,7 @@
 //! runs of spaces, ` #` or `=~` it would mangle is rewritten with `\x` escapes (`line_safe`).
 
 mod line_safe;
-mod native_symbols;
+pub mod native_symbols;
 pub mod pcre_size;
 
 use std::collections::HashMap;
@@ -42,7 +45,15 @@ enum Decision {
     LeftOut(String),
 }
 
-pub fn export(set: &RuleSet) -> String {
+/// The exported file and how many rules it defines and leaves out.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub text: String,
+    pub written: usize,
+    pub left_out: usize,
+}
+
+pub fn export(set: &RuleSet) -> Export {
     let mut decisions: Vec<Decision> = set.rules.iter().map(decide).collect();
     leave_out_broken_metas(set, &mut decisions);
 
@@ -82,12 +93,12 @@ pub fn export(set: &RuleSet) -> String {
         }
     }
     out.push_str(&body);
-    out
+    Export { text: out, written, left_out }
 }
 
 fn decide(rule: &Rule) -> Decision {
     if native_symbols::is_native(&rule.name) {
-        return Decision::LeftOut("Rspamd has its own symbol of this name; a second one overrides its score and crashed Rspamd 3.4's scanner".into());
+        return Decision::LeftOut("Rspamd has its own symbol of this name; defining it again overrides Rspamd's and can loop its dependencies (ARC_INVALID crashed Rspamd 3.4's scanner)".into());
     }
     if rule.scores[0] == 0.0 && !rule.name.starts_with("__") {
         return Decision::LeftOut("score 0: SpamAssassin does not run it".into());
@@ -210,7 +221,7 @@ mod tests {
 
     fn export_of(cf: &str) -> String {
         let (set, _) = RuleSet::from_text("t.cf", cf);
-        export(&set)
+        export(&set).text
     }
 
     #[test]
