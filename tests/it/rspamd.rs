@@ -41,7 +41,7 @@ fn written_rules(export: &str) -> BTreeSet<String> {
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             match (w.next(), w.next()) {
-                (Some("header" | "body" | "rawbody" | "full" | "uri" | "meta"), Some(name)) => Some(name.to_string()),
+                (Some("header" | "mimeheader" | "body" | "rawbody" | "full" | "uri" | "meta"), Some(name)) => Some(name.to_string()),
                 _ => None,
             }
         })
