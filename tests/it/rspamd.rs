@@ -122,12 +122,17 @@ fn debian_rules_export_loads_and_scores_in_rspamd() {
     let comparable = |n: &str| !n.starts_with("__") && written.contains(n) && set.index.get(n).is_some_and(|&i| set.rules[i].fully_supported);
     let mut both: BTreeMap<String, u32> = BTreeMap::new();
     let mut engine_only: BTreeMap<String, u32> = BTreeMap::new();
+    let mut rspamd_only: BTreeMap<String, u32> = BTreeMap::new();
     let mut score_mismatches = Vec::new();
     let mut scanned = 0;
     for (name, message) in crate::rules::corpus() {
         let symbols = rspamd.scan(&message).unwrap_or_else(|e| panic!("scanning {name}: {e}\n{}", rspamd.log()));
         scanned += 1;
-        for (rule, score) in engine_hits(&set, &message, &comparable) {
+        let ours = engine_hits(&set, &message, &comparable);
+        for rule in symbols.keys().filter(|n| comparable(n) && !ours.contains_key(*n)) {
+            *rspamd_only.entry(rule.clone()).or_default() += 1;
+        }
+        for (rule, score) in ours {
             match symbols.get(&rule) {
                 Some(s) => {
                     if (s - score).abs() > 1e-6 {
@@ -139,7 +144,11 @@ fn debian_rules_export_loads_and_scores_in_rspamd() {
             }
         }
     }
-    println!("{scanned} corpus messages; rules hitting in both: {}; hits only in our engine: {engine_only:?}", both.len());
+    println!(
+        "{scanned} corpus messages; {} rules hit in both ({} hits); only in our engine: {engine_only:?}; only in Rspamd: {rspamd_only:?}",
+        both.len(),
+        both.values().sum::<u32>()
+    );
     assert!(!rspamd.crashed(), "a worker crashed:\n{}", rspamd.log());
     assert_eq!(score_mismatches, Vec::<String>::new());
     let debian_agreeing = both.keys().filter(|n| !n.starts_with("MW_")).count();
