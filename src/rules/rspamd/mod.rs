@@ -16,6 +16,7 @@
 //!   (no pattern to hand over), except `uri` and `mimeheader` rules, which Rspamd runs itself.
 //! - Metas whose dependencies are left out (transitively): Rspamd would count the missing rule
 //!   as not hit (and warn "cannot find dependency"), which changes the meta's meaning.
+//!
 //! The module reads the file line by line and splits words on whitespace, so a pattern whose
 //! runs of spaces, ` #` or `=~` it would mangle is rewritten with `\x` escapes (`line_safe`).
 
