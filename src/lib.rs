@@ -76,7 +76,8 @@
 //!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
 //!   parse `.cf` files into compiled rules plus `Diagnostic`s (file:line); `RuleSet::score(message,
 //!   &NetworkFacts) -> Report` scores one message; `rules::rspamd::export` flattens a rule set for
-//!   Rspamd; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
+//!   Rspamd 3.4's spamassassin module, leaving out (with a comment each) what that module cannot
+//!   run or would crash on; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
 //!   Invariants: `RuleSet` is immutable and `Send + Sync` (share it as `Arc<RuleSet>`, swap on
 //!   reload); scoring does no I/O and is bounded (message size cap, SpamAssassin's part scan
 //!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is

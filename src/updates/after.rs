@@ -89,16 +89,17 @@ pub fn write_rspamd_ruleset(rule_paths: &[PathBuf], dir: &Path) -> Result<usize,
     if set.rules.is_empty() {
         return Err(format!("no rules loaded from {}; the previous ruleset is kept", rule_paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
-    let text = crate::rules::rspamd::export(&set);
+    let export = crate::rules::rspamd::export(&set);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), e.to_string().to_lowercase()))?;
     let target = dir.join(RSPAMD_RULESET);
     let staging = dir.join(format!(".{RSPAMD_RULESET}.new"));
-    std::fs::write(&staging, text).map_err(|e| format!("cannot write {}: {}", staging.display(), e.to_string().to_lowercase()))?;
+    std::fs::write(&staging, &export.text).map_err(|e| format!("cannot write {}: {}", staging.display(), e.to_string().to_lowercase()))?;
     std::fs::rename(&staging, &target).map_err(|e| {
         let _ = std::fs::remove_file(&staging);
         format!("cannot replace {}: {}", target.display(), e.to_string().to_lowercase())
     })?;
-    Ok(set.rules.len())
+    // Rules left out are named in the file; the count is of rules Rspamd gets.
+    Ok(export.written)
 }
 
 /// The executables of a hooks directory in name order, skipping what run-parts skips (names
