@@ -120,6 +120,8 @@ pub struct RuleSet {
     pub freemail_domains: HashSet<String>,
     pub freemail_welcomelist: HashSet<String>,
     pub max_message_size: usize,
+    /// TLD registry and redirector patterns, shared with each message's view.
+    pub uri_context: std::sync::Arc<super::uri::UriContext>,
     /// The raw definitions after conditionals, for the Rspamd export.
     pub raw: RawConfig,
 }
@@ -240,6 +242,7 @@ impl RuleSet {
             rules[i].fully_supported = ok;
         }
         let required_score = raw.required_score.unwrap_or(5.0);
+        let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
         let set = RuleSet {
             rules,
             index,
@@ -248,6 +251,7 @@ impl RuleSet {
             freemail_domains: raw.freemail_domains.iter().cloned().collect(),
             freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            uri_context,
             raw,
         };
         (set, diags)
@@ -257,7 +261,8 @@ impl RuleSet {
     pub fn score(&self, message: &[u8], facts: &NetworkFacts) -> Report {
         let truncated = message.len() > self.max_message_size;
         let message = if truncated { &message[..self.max_message_size] } else { message };
-        let view = MessageView::parse(message);
+        let mut view = MessageView::parse(message);
+        view.uri_context = std::sync::Arc::clone(&self.uri_context);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
         for (i, rule) in self.rules.iter().enumerate() {
@@ -439,8 +444,7 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 Err(b) => b,
             }
         }
-        DefKind::Uri => unsupported("uri", "uri rules need SpamAssassin's TLD registry and URI canonicalisation, not implemented"),
-        DefKind::Body | DefKind::RawBody | DefKind::Full => {
+        DefKind::Body | DefKind::RawBody | DefKind::Full | DefKind::Uri => {
             let target = match kind {
                 DefKind::Body => Target::Body,
                 DefKind::RawBody => Target::RawBody,

@@ -4,11 +4,8 @@
 
 use super::message::HtmlRender;
 
-const URI_ATTRS: &[(&str, &str)] = &[
-    ("a", "href"), ("area", "href"), ("link", "href"), ("base", "href"), ("img", "src"), ("frame", "src"),
-    ("iframe", "src"), ("embed", "src"), ("script", "src"), ("form", "action"), ("bgsound", "src"),
-    ("body", "background"), ("table", "background"), ("td", "background"), ("tr", "background"),
-];
+/// Tags whose attributes HTML.pm's `html_uri` reads link targets from.
+const URI_TAGS: &[&str] = &["body", "table", "tr", "td", "a", "area", "link", "img", "frame", "iframe", "embed", "script", "form", "base", "bgsound", "meta"];
 
 struct Out {
     pieces: Vec<(Vec<u8>, bool)>,
@@ -98,36 +95,157 @@ fn decode_entities(t: &[u8]) -> Vec<u8> {
     out
 }
 
-fn attr_value(tag: &[u8], attr: &str) -> Option<Vec<u8>> {
-    let lower: Vec<u8> = tag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(p) = find(&lower[from..], attr.as_bytes()).map(|p| p + from) {
-        let before_ok = p > 0 && lower[p - 1].is_ascii_whitespace();
-        let mut j = p + attr.len();
+/// A start tag's attributes as HTML::Parser reports them: names lowercased, values with
+/// entities decoded, a bare attribute valued as its own name; the first of repeated names wins.
+fn parse_attrs(tag: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    // skip the tag name
+    let mut i = tag.iter().position(|b| b.is_ascii_whitespace() || *b == b'/').unwrap_or(tag.len());
+    while i < tag.len() {
+        while i < tag.len() && (tag[i].is_ascii_whitespace() || tag[i] == b'/') {
+            i += 1;
+        }
+        let start = i;
+        while i < tag.len() && !tag[i].is_ascii_whitespace() && tag[i] != b'=' && tag[i] != b'>' && !(tag[i] == b'/' && i > start && tag.get(i + 1).is_none()) {
+            i += 1;
+        }
+        if i == start {
+            i += 1;
+            continue;
+        }
+        let name = String::from_utf8_lossy(&tag[start..i]).to_ascii_lowercase();
+        let mut j = i;
         while j < tag.len() && tag[j].is_ascii_whitespace() {
             j += 1;
         }
-        if before_ok && tag.get(j) == Some(&b'=') {
+        let value = if tag.get(j) == Some(&b'=') {
             j += 1;
             while j < tag.len() && tag[j].is_ascii_whitespace() {
                 j += 1;
             }
-            let (start, end) = match tag.get(j) {
-                Some(b'"') | Some(b'\'') => {
-                    let q = tag[j];
-                    let e = tag[j + 1..].iter().position(|&b| b == q).map(|e| j + 1 + e).unwrap_or(tag.len());
-                    (j + 1, e)
-                }
+            let (vs, ve, next) = match tag.get(j) {
+                Some(&q) if q == b'"' || q == b'\'' => match tag[j + 1..].iter().position(|&b| b == q) {
+                    Some(e) => (j + 1, j + 1 + e, j + 2 + e),
+                    None => (j + 1, tag.len(), tag.len()),
+                },
                 _ => {
-                    let e = tag[j..].iter().position(|b| b.is_ascii_whitespace() || *b == b'>').map(|e| j + e).unwrap_or(tag.len());
-                    (j, e)
+                    let e = tag[j..].iter().position(|b| b.is_ascii_whitespace()).map(|e| j + e).unwrap_or(tag.len());
+                    (j, e, e)
                 }
             };
-            return Some(decode_entities(&tag[start..end]));
+            i = next;
+            decode_entities(&tag[vs..ve])
+        } else {
+            name.clone().into_bytes()
+        };
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, value));
         }
-        from = p + attr.len();
     }
-    None
+    out
+}
+
+/// HTML.pm's `html_uri` for one start tag: pushes link targets (made absolute against
+/// `base_href`) and updates `base_href` on `<base href>`.
+fn collect_uris(tag: &str, attrs: &[(String, Vec<u8>)], base_href: &mut Option<Vec<u8>>, uris: &mut Vec<Vec<u8>>) {
+    let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // badly formatted HTML: `foo/href=` counts as `href=` (the last such attribute wins in Perl's hash walk)
+    let get_slashed = |k: &str| {
+        get(k).or_else(|| {
+            attrs.iter().find(|(n, _)| n.split_once('/').is_some_and(|(w, a)| a.ends_with(k) && !w.is_empty())).map(|(_, v)| v.clone())
+        })
+    };
+    let mut push = |u: Vec<u8>, base: &Option<Vec<u8>>| {
+        let u = canon_uri(&u);
+        if u.is_empty() {
+            return;
+        }
+        let lower = u.to_ascii_lowercase();
+        if [&b"data:"[..], b"mailto:", b"file:", b"cid:", b"tel:"].iter().any(|p| lower.starts_with(p)) {
+            uris.push(u);
+        } else {
+            let t = super::uri::target_uri(base.as_deref().unwrap_or(b""), &u);
+            if !t.is_empty() {
+                uris.push(t);
+            }
+        }
+    };
+    match tag {
+        "body" | "table" | "tr" | "td" => {
+            if let Some(v) = get("background") {
+                push(v, base_href);
+            }
+        }
+        "a" | "area" | "link" => {
+            if let Some(mut v) = get_slashed("href") {
+                while let Some(p) = v.windows(3).position(|w| w == [0xef, 0xbb, 0xbf]) {
+                    v.drain(p..p + 3);
+                }
+                push(v, base_href);
+            }
+            if let Some(v) = get("data-saferedirecturl") {
+                push(v, base_href);
+            }
+        }
+        "img" | "frame" | "iframe" | "embed" | "script" | "bgsound" => {
+            if let Some(v) = get_slashed("src") {
+                push(v, base_href);
+            }
+        }
+        "form" => {
+            if let Some(v) = get("action") {
+                push(v, base_href);
+            }
+        }
+        "base" => {
+            let Some(v) = get("href").filter(|v| !v.is_empty() && v != b"0") else { return };
+            let v = canon_uri(&v);
+            push(v.clone(), base_href);
+            static ABSOLUTE: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+            static FILENAME: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+            let absolute = ABSOLUTE.get_or_init(|| regex::bytes::Regex::new(r"(?i-u)^(?:https?|ftp):/{0,2}").expect("static regex"));
+            if absolute.is_match(&v) {
+                let filename = FILENAME.get_or_init(|| regex::bytes::Regex::new(r"(?is-u)^([a-z]+:/{0,2}[^/]+/.*?)[^/.]+\.[^/.]{2,4}$").expect("static regex"));
+                let mut b = match filename.captures(&v) {
+                    Some(c) => c[1].to_vec(),
+                    None => v,
+                };
+                if !b.ends_with(b"/") {
+                    b.push(b'/');
+                }
+                *base_href = Some(b);
+            }
+        }
+        "meta" => {
+            let (Some(equiv), Some(content)) = (get("http-equiv"), get("content")) else { return };
+            static URL: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+            let url = URL.get_or_init(|| regex::bytes::Regex::new(r"(?i-u)\burl\s*=\s*").expect("static regex"));
+            if !equiv.to_ascii_lowercase().windows(7).any(|w| w == b"refresh") {
+                return;
+            }
+            // `s/^.*\burl\s*=\s*//i` is greedy: the last `url=` counts
+            let Some(m) = url.find_iter(&content).last() else { return };
+            let mut u = content[m.end()..].to_vec();
+            if let Some(semi) = u.iter().position(|&b| b == b';') {
+                u.truncate(semi);
+                while u.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                    u.pop();
+                }
+            }
+            push(u, base_href);
+        }
+        _ => {}
+    }
+}
+
+/// HTML.pm's `canon_uri`: no leading or trailing whitespace (NBSP included), at most 8192 bytes.
+fn canon_uri(u: &[u8]) -> Vec<u8> {
+    let ws = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b || *b == 0xa0;
+    let s = u.iter().position(|b| !ws(b)).unwrap_or(u.len());
+    let e = u.iter().rposition(|b| !ws(b)).map(|e| e + 1).unwrap_or(s);
+    let mut v = u[s..e.max(s)].to_vec();
+    v.truncate(super::uri::MAX_URI_LENGTH);
+    v
 }
 
 /// Position of an ASCII-lowercase `needle` in `hay`, ignoring ASCII case, without copying `hay`.
@@ -142,6 +260,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn render(html: &[u8]) -> HtmlRender {
     let mut out = Out { pieces: Vec::new() };
     let mut uris = Vec::new();
+    let mut base_href: Option<Vec<u8>> = None;
     let mut i = 0;
     let mut skip_until: Option<&'static [u8]> = None;
     while i < html.len() {
@@ -173,12 +292,8 @@ pub fn render(html: &[u8]) -> HtmlRender {
                     _ => {}
                 }
                 if !closing {
-                    for (t, a) in URI_ATTRS {
-                        if *t == name {
-                            if let Some(v) = attr_value(tag, a) {
-                                uris.push(v);
-                            }
-                        }
+                    if URI_TAGS.contains(&name.as_str()) {
+                        collect_uris(&name, &parse_attrs(tag), &mut base_href, &mut uris);
                     }
                     if name == "script" {
                         skip_until = Some(b"</script");

@@ -63,6 +63,9 @@ pub struct MessageView {
     full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
+    /// The rule set's TLD registry and redirector patterns, for the URI list and `:domain`;
+    /// set by `RuleSet::score` (empty when a view is built alone, as in tests).
+    pub uri_context: std::sync::Arc<super::uri::UriContext>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -504,6 +507,7 @@ impl MessageView {
             full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
+            uri_context: std::sync::Arc::default(),
         }
     }
 
@@ -628,7 +632,7 @@ impl MessageView {
     }
 
     pub fn uris(&self) -> &Vec<Vec<u8>> {
-        self.uris.get_or_init(|| super::uri::extract(self, self.html_renders()))
+        self.uris.get_or_init(|| super::uri::extract(self, self.html_renders(), &self.uri_context))
     }
 }
 
