@@ -639,7 +639,9 @@ impl MessageView {
 /// Text as SpamAssassin 4 renders it (`normalize_charset`): UTF-8 kept, other charsets decoded
 /// to UTF-8, undeclared 8-bit text read as Windows-1252.
 pub fn normalize_charset(bytes: &[u8], charset: Option<&str>) -> Vec<u8> {
-    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+    // UTF-16 text of ASCII characters is all ASCII bytes (with NULs): decode it by its label
+    let wide = charset.is_some_and(|c| c.to_ascii_lowercase().starts_with("utf-16"));
+    if (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) && !wide {
         return bytes.to_vec();
     }
     let cs = charset.unwrap_or("us-ascii").to_ascii_lowercase();
