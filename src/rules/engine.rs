@@ -20,6 +20,8 @@ pub enum Target {
     RawBody,
     Full,
     Uri,
+    /// `mimeheader NAME Request =~ /re/`: the header of each MIME node in turn.
+    MimeHeader { request: super::mime_header::MimeHeaderRequest, negate: bool, if_unset: Option<Vec<u8>> },
 }
 
 #[derive(Debug)]
@@ -351,6 +353,17 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
         Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
         Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
         Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
+        // MIMEHeader's negated rules always hit in SpamAssassin 4.0.1: its match loop stops
+        // before counting, so no part vetoes the final `return 1`
+        Target::MimeHeader { negate: true, .. } => 1,
+        Target::MimeHeader { request, if_unset, .. } => super::mime_header::node_values(view, request)
+            .into_iter()
+            .map(|v| {
+                let v = v.or_else(|| if_unset.clone()).unwrap_or_default();
+                count_in(matcher, multiple, max, &v, &|| Cow::Owned(perl_regex::latin1(&v)))
+            })
+            .find(|&n| n > 0)
+            .unwrap_or(0),
     };
     n as f64
 }
@@ -468,7 +481,29 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 }
             }
         }
-        DefKind::MimeHeader => unsupported("mimeheader", "mimeheader rules (MIMEHeader plugin) are not implemented"),
+        DefKind::MimeHeader => {
+            let Some(op) = text.find("=~").or_else(|| text.find("!~")) else {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid mimeheader test {name}: {text}") });
+                return unsupported("invalid mimeheader", text.to_string());
+            };
+            let Some(request) = super::mime_header::MimeHeaderRequest::parse(text[..op].trim()) else {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid mimeheader name in {name}: {}", text[..op].trim()) });
+                return unsupported("invalid mimeheader", text.to_string());
+            };
+            let negate = &text[op..op + 2] == "!~";
+            let mut pat = text[op + 2..].trim().to_string();
+            let mut if_unset = None;
+            if let Some(p) = pat.rfind("[if-unset:") {
+                if pat.ends_with(']') && pat[..p].ends_with(char::is_whitespace) {
+                    if_unset = Some(pat[p + "[if-unset:".len()..pat.len() - 1].trim().as_bytes().to_vec());
+                    pat = pat[..p].trim().to_string();
+                }
+            }
+            match compile_regex(name, &pat, at, diags, kw) {
+                Ok(matcher) => RuleBody::Pattern { target: Target::MimeHeader { request, negate, if_unset }, matcher },
+                Err(b) => b,
+            }
+        }
         DefKind::UriDetail => unsupported("uri_detail", "uri_detail rules (URIDetail plugin) are not implemented"),
         DefKind::Other => unsupported("dns list", format!("network list rule ({})", text.split_whitespace().next().unwrap_or(""))),
     }

@@ -55,6 +55,9 @@ pub struct MessageView {
     /// Body bytes after the header/body separator.
     pub pristine_body: Vec<u8>,
     pub parts: Vec<Part>,
+    /// Headers of every MIME node, containers included, in `find_parts(qr/./)` order (the
+    /// message itself first, then depth first), for `mimeheader` rules.
+    pub mime_nodes: Vec<Vec<HeaderField>>,
     pub missing_head_body_separator: bool,
     rendered: OnceLock<Vec<Vec<u8>>>,
     decoded_lines: OnceLock<Vec<Vec<u8>>>,
@@ -384,7 +387,8 @@ fn part_from(headers: Vec<HeaderField>, raw_body: &[u8], default_type: &str) -> 
 }
 
 /// Splits a multipart body and appends its leaves (depth-first, as `find_parts` returns them).
-fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, depth: usize) {
+fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, nodes: &mut Vec<Vec<HeaderField>>, depth: usize) {
+    nodes.push(headers.clone());
     let part = part_from(headers, body, default_type);
     if depth > 20 || out.len() > 1000 {
         out.push(part);
@@ -434,7 +438,7 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
             }
             for sec in sections {
                 let (h, body_at, _) = split_header_block(&sec);
-                collect_parts(h, &sec[body_at.min(sec.len())..], child_default, out, depth + 1);
+                collect_parts(h, &sec[body_at.min(sec.len())..], child_default, out, nodes, depth + 1);
             }
             return;
         }
@@ -442,7 +446,7 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
     if part.content_type == "message/rfc822" {
         let inner = part.decoded.clone();
         let (h, body_at, _) = split_header_block(&inner);
-        collect_parts(h, &inner[body_at.min(inner.len())..], "text/plain", out, depth + 1);
+        collect_parts(h, &inner[body_at.min(inner.len())..], "text/plain", out, nodes, depth + 1);
         return;
     }
     out.push(part);
@@ -493,12 +497,14 @@ impl MessageView {
         }
         let body = &body[..];
         let mut parts = Vec::new();
-        collect_parts(headers.clone(), body, "text/plain", &mut parts, 0);
+        let mut mime_nodes = Vec::new();
+        collect_parts(headers.clone(), body, "text/plain", &mut parts, &mut mime_nodes, 0);
         MessageView {
             full: data,
             headers,
             pristine_body,
             parts,
+            mime_nodes,
             missing_head_body_separator: missing_sep,
             rendered: OnceLock::new(),
             decoded_lines: OnceLock::new(),

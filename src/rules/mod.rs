@@ -27,6 +27,7 @@ pub mod header_get;
 pub mod html;
 pub mod load;
 pub mod message;
+pub mod mime_header;
 pub mod parse;
 pub mod perl_regex;
 pub mod registry;

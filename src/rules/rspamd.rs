@@ -20,6 +20,11 @@ pub fn export(set: &RuleSet) -> String {
                 Target::RawBody => format!("rawbody {} {}", rule.name, rule.source_text),
                 Target::Full => format!("full {} {}", rule.name, rule.source_text),
                 Target::Uri => format!("uri {} {}", rule.name, rule.source_text),
+                // Rspamd's spamassassin module has no MIMEHeader plugin
+                Target::MimeHeader { .. } => {
+                    skipped += 1;
+                    continue;
+                }
             },
             RuleBody::Exists { header, .. } => format!("header {} exists:{header}", rule.name),
             RuleBody::Meta { .. } => format!("meta {} {}", rule.name, rule.source_text),
