@@ -4,6 +4,49 @@
 
 use super::message::HtmlRender;
 
+/// The per-part results HTML.pm hands to HTMLEval, for the tests Debian's rules use.
+#[derive(Debug, Default, Clone)]
+pub struct HtmlStats {
+    /// `inside`: start tags minus end tags per lowercase tag name, floored at 0; a name is
+    /// present once either was seen.
+    pub inside: std::collections::HashMap<String, i64>,
+    /// `length`: characters of HTML source.
+    pub length: usize,
+    /// `title`: the text of each `<title>`.
+    pub title: Vec<Vec<u8>>,
+    /// `anchor`: the text of each `<a>`, with `<img>\n` for each image inside it.
+    pub anchor: Vec<Vec<u8>>,
+    /// `comment`: each comment as written, `<!--` and `-->` included.
+    pub comment: Vec<Vec<u8>>,
+}
+
+impl HtmlStats {
+    fn tag(&mut self, name: &str, closing: bool) {
+        let v = self.inside.entry(name.to_string()).or_insert(0);
+        *v += if closing { -1 } else { 1 };
+        if *v < 0 {
+            *v = 0;
+        }
+    }
+
+    fn inside(&self, name: &str) -> bool {
+        self.inside.get(name).is_some_and(|&n| n > 0)
+    }
+
+    fn text(&mut self, t: &[u8]) {
+        if self.inside("a") {
+            if let Some(a) = self.anchor.last_mut() {
+                a.extend_from_slice(t);
+            }
+        }
+        if self.inside("title") {
+            if let Some(ti) = self.title.last_mut() {
+                ti.extend_from_slice(t);
+            }
+        }
+    }
+}
+
 /// Tags whose attributes HTML.pm's `html_uri` reads link targets from.
 const URI_TAGS: &[&str] = &["body", "table", "tr", "td", "a", "area", "link", "img", "frame", "iframe", "embed", "script", "form", "base", "bgsound", "meta"];
 
@@ -261,6 +304,7 @@ pub fn render(html: &[u8]) -> HtmlRender {
     let mut out = Out { pieces: Vec::new() };
     let mut uris = Vec::new();
     let mut base_href: Option<Vec<u8>> = None;
+    let mut stats = HtmlStats { length: std::str::from_utf8(html).map(|t| t.chars().count()).unwrap_or(html.len()), ..HtmlStats::default() };
     let mut i = 0;
     let mut skip_until: Option<&'static [u8]> = None;
     while i < html.len() {
@@ -275,7 +319,9 @@ pub fn render(html: &[u8]) -> HtmlRender {
         }
         if html[i] == b'<' {
             if html[i..].starts_with(b"<!--") {
-                i = find(&html[i + 4..], b"-->").map(|p| i + 4 + p + 3).unwrap_or(html.len());
+                let end = find(&html[i + 4..], b"-->").map(|p| i + 4 + p + 3).unwrap_or(html.len());
+                stats.comment.push(html[i..end].to_vec());
+                i = end;
                 continue;
             }
             let next = html.get(i + 1).copied().unwrap_or(b' ');
@@ -285,6 +331,24 @@ pub fn render(html: &[u8]) -> HtmlRender {
                 let closing = tag.first() == Some(&b'/');
                 let name: Vec<u8> = tag[usize::from(closing)..].iter().take_while(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_lowercase()).collect();
                 let name = String::from_utf8_lossy(&name).to_string();
+                // HTML::Parser's tag name runs to whitespace, `/` or `>` (`o:p` is one name)
+                let full_name: Vec<u8> = tag[usize::from(closing)..].iter().take_while(|b| !b.is_ascii_whitespace() && **b != b'/' && **b != b'>').map(|b| b.to_ascii_lowercase()).collect();
+                if next.is_ascii_alphabetic() || (closing && tag.get(1).is_some_and(u8::is_ascii_alphabetic)) {
+                    let full_name = String::from_utf8_lossy(&full_name);
+                    stats.tag(&full_name, closing);
+                    if !closing {
+                        match full_name.as_ref() {
+                            "a" => stats.anchor.push(Vec::new()),
+                            "title" => stats.title.push(Vec::new()),
+                            "img" if stats.inside("a") => {
+                                if let Some(a) = stats.anchor.last_mut() {
+                                    a.extend_from_slice(b"<img>\n");
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
                 match name.as_str() {
                     "br" | "div" => out.whitespace(b"\n"),
                     "li" | "th" | "td" | "dt" | "dd" | "embed" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => out.whitespace(b" "),
@@ -306,8 +370,16 @@ pub fn render(html: &[u8]) -> HtmlRender {
             }
         }
         let end = html[i + 1..].iter().position(|&b| b == b'<').map(|p| i + 1 + p).unwrap_or(html.len());
-        out.text(&decode_entities(&html[i..end]));
+        let text = decode_entities(&html[i..end]);
+        stats.text(&text);
+        out.text(&text);
         i = end;
     }
-    HtmlRender { text: out.pieces.into_iter().flat_map(|(t, _)| t).collect(), uris }
+    // HTML.pm closes a `<style>` or `<script>` left open
+    for t in ["style", "script"] {
+        if let Some(n) = stats.inside.get_mut(t) {
+            *n = 0;
+        }
+    }
+    HtmlRender { text: out.pieces.into_iter().flat_map(|(t, _)| t).collect(), uris, stats: Some(stats) }
 }

@@ -75,6 +75,9 @@ pub struct MessageView {
 pub struct HtmlRender {
     pub text: Vec<u8>,
     pub uris: Vec<Vec<u8>>,
+    /// What HTMLEval reads (`html_tag_exists`, `html_text_match`...); `None` for a part that
+    /// is not rendered as HTML.
+    pub stats: Option<super::html::HtmlStats>,
 }
 
 fn split_header_block(data: &[u8]) -> (Vec<HeaderField>, usize, bool) {
@@ -557,7 +560,8 @@ impl MessageView {
         v
     }
 
-    fn html_renders(&self) -> &Vec<HtmlRender> {
+    /// One entry per part, in `parts` order; non-HTML parts give an empty render.
+    pub fn html_renders(&self) -> &Vec<HtmlRender> {
         self.html_parts.get_or_init(|| {
             self.parts
                 .iter()

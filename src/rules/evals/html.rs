@@ -1,0 +1,127 @@
+//! HTMLEval over each HTML part's results: tags seen and their balance, source length, and the
+//! text of titles, anchors and comments.
+//!
+//! Absent on purpose: the ratios HTML.pm derives from text styling and layout
+//! (`obfuscation_ratio`, `non_element_ratio`, image areas, invisible text), which need its
+//! full style tracking.
+
+use crate::rules::engine::RuleSet;
+use crate::rules::html::HtmlStats;
+use crate::rules::message::MessageView;
+
+/// The `html_eval`/`html_range` tests HTML.pm's results answer here.
+const NUMERIC_TESTS: &[&str] = &["length"];
+const TEXT_TESTS: &[&str] = &["title", "anchor", "comment"];
+
+pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
+    Some(match function {
+        "html_test" => args.len() == 1 && args[0] == "html",
+        "html_tag_exists" => args.len() == 1,
+        "html_tag_balance" => args.len() == 2 && parse_comparison(&args[1]).is_some(),
+        "html_eval" => args.len() == 2 && NUMERIC_TESTS.contains(&args[0].as_str()) && parse_comparison(&args[1]).is_some(),
+        "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
+        "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
+        "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
+        _ => return None,
+    })
+}
+
+pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
+    let parts: Vec<&HtmlStats> = view.html_renders().iter().filter_map(|r| r.stats.as_ref()).collect();
+    Some(match function {
+        "html_test" => !parts.is_empty(),
+        "html_tag_exists" => parts.iter().any(|h| h.inside.contains_key(&args[0])),
+        "html_tag_balance" => {
+            let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
+            parts.iter().any(|h| h.inside.get(&args[0]).is_some_and(|&v| compare(v as f64, op, rhs)))
+        }
+        "html_eval" => {
+            let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
+            parts.iter().any(|h| compare(numeric(h, &args[0]), op, rhs))
+        }
+        "html_range" => {
+            let min: f64 = args[1].parse().unwrap_or(0.0);
+            let max = args.get(2).filter(|m| *m != "inf").and_then(|m| m.parse::<f64>().ok());
+            parts.iter().any(|h| {
+                let v = numeric(h, &args[0]);
+                v > min && max.is_none_or(|max| v <= max)
+            })
+        }
+        "html_text_match" => {
+            let Ok(re) = crate::rules::perl_regex::compile_parts(&args[1], "") else { return Some(false) };
+            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(crate::rules::perl_regex::latin1(t)))))
+        }
+        "html_title_subject_ratio" => {
+            let subject = view.get("Subject").unwrap_or_default();
+            if subject.is_empty() {
+                return Some(false);
+            }
+            let ratio: f64 = args[0].parse().unwrap_or(0.0);
+            parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
+        }
+        _ => return None,
+    })
+}
+
+fn numeric(h: &HtmlStats, test: &str) -> f64 {
+    match test {
+        "length" => h.length as f64,
+        _ => f64::NAN,
+    }
+}
+
+fn texts<'h>(h: &'h HtmlStats, test: &str) -> &'h [Vec<u8>] {
+    match test {
+        "title" => &h.title,
+        "anchor" => &h.anchor,
+        _ => &h.comment,
+    }
+}
+
+/// The Perl expression tail `'< 512'`, `'!= 0'`, `'>= 3'`: (operator, number).
+fn parse_comparison(expr: &str) -> Option<(&'static str, f64)> {
+    let e = expr.trim();
+    let op = ["<=", ">=", "==", "!=", "<", ">"].into_iter().find(|op| e.starts_with(op))?;
+    Some((op, e[op.len()..].trim().parse().ok()?))
+}
+
+fn compare(v: f64, op: &str, rhs: f64) -> bool {
+    match op {
+        "<=" => v <= rhs,
+        ">=" => v >= rhs,
+        "==" => v == rhs,
+        "!=" => v != rhs,
+        "<" => v < rhs,
+        _ => v > rhs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(function: &str, args: &[&str], msg: &str) -> bool {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(supports(function, &args), Some(true), "{function}{args:?}");
+        let (set, _) = RuleSet::from_text("t.cf", "");
+        run(function, &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+    }
+
+    const HTML: &str = "Subject: hi\nContent-Type: text/html\n\n<html><head><title>A rather long title</title></head><body><!-- note --><a href=\"http://x.example/\">click <img src=\"a.gif\"></a><center>x</body></html>\n";
+
+    #[test]
+    fn html_results_answer_htmleval() {
+        assert!(hit("html_test", &["html"], HTML));
+        assert!(!hit("html_test", &["html"], "Subject: hi\n\nplain\n"));
+        assert!(hit("html_tag_exists", &["center"], HTML));
+        assert!(!hit("html_tag_exists", &["script"], HTML));
+        assert!(hit("html_tag_balance", &["center", "!= 0"], HTML));
+        assert!(!hit("html_tag_balance", &["body", "!= 0"], HTML));
+        assert!(hit("html_eval", &["length", "< 512"], HTML));
+        assert!(hit("html_range", &["length", "100", "200"], HTML));
+        assert!(hit("html_text_match", &["anchor", "<img>"], HTML));
+        assert!(hit("html_text_match", &["comment", "<!.*?>"], HTML));
+        assert!(!hit("html_text_match", &["title", ".{120}"], HTML));
+        assert!(hit("html_title_subject_ratio", &["3.5"], HTML));
+    }
+}
