@@ -337,7 +337,7 @@ pub fn qp_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn header_param(value: &str, param: &str) -> Option<String> {
+pub(crate) fn header_param(value: &str, param: &str) -> Option<String> {
     let lower = value.to_ascii_lowercase();
     let mut search = 0;
     while let Some(idx) = lower[search..].find(param).map(|i| i + search) {
