@@ -136,7 +136,7 @@ fn last_cte(p: &crate::rules::message::Part) -> String {
         .iter()
         .rev()
         .find(|h| h.name.eq_ignore_ascii_case("Content-Transfer-Encoding"))
-        .map(|h| String::from_utf8_lossy(&crate::rules::message::decode_header_value(&h.name, &h.raw)).trim_end_matches('\n').to_ascii_lowercase())
+        .map(|h| String::from_utf8_lossy(&crate::rules::message::decode_header_value(&h.name, &h.raw)).trim_start().trim_end_matches('\n').to_ascii_lowercase())
         .unwrap_or_default()
 }
 
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn mime_flags_from_part_headers_and_raw_lines() {
-        let qp = format!("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\na=3Db caf=E9 {}\n", "x".repeat(80));
+        let qp = format!("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\na=41b caf=E9 {}\n", "x".repeat(80));
         assert!(check("mime_qp_count", &qp));
         assert!(check("mime_qp_long_line", &qp));
         assert!(!check("mime_base64_count", &qp));
