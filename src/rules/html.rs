@@ -18,6 +18,58 @@ pub struct HtmlStats {
     pub anchor: Vec<Vec<u8>>,
     /// `comment`: each comment as written, `<!--` and `-->` included.
     pub comment: Vec<Vec<u8>>,
+    /// Start and end tags seen, and how many of them were known elements.
+    pub tags: usize,
+    pub elements: usize,
+    /// Distinct tag names, and distinct known element names.
+    pub tags_seen: usize,
+    pub elements_seen: usize,
+    /// Text chunks that continue a word the previous chunk ended (`<b>V</b>iagra`); None
+    /// until the first.
+    pub obfuscation: Option<usize>,
+}
+
+/// HTML.pm's `%elements` (HTML 4 strict and loose, plus a few non-standard ones).
+const ELEMENTS: &[&str] = &[
+    "a", "abbr", "acronym", "address", "area", "b", "base", "bdo", "big", "blockquote", "body", "br", "button", "caption", "cite", "code", "col", "colgroup",
+    "dd", "del", "dfn", "div", "dl", "dt", "em", "fieldset", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html", "i", "img", "input", "ins",
+    "kbd", "label", "legend", "li", "link", "map", "meta", "noscript", "object", "ol", "optgroup", "option", "p", "param", "pre", "q", "samp", "script",
+    "select", "small", "span", "strong", "style", "sub", "sup", "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "tt", "ul", "var",
+    "applet", "basefont", "center", "dir", "font", "frame", "frameset", "iframe", "isindex", "menu", "noframes", "s", "strike", "u", "nobr", "x-sigsep",
+    "x-tab",
+];
+
+impl HtmlStats {
+    /// `html_tag`'s counters, before `inside` is updated.
+    fn count_tag(&mut self, name: &str) {
+        let namespaced = name.split_once(':').is_some_and(|(ns, rest)| {
+            (ns == "o" || (ns.len() == 3 && ns.starts_with("st") && ns.as_bytes()[2].is_ascii_digit()))
+                && !rest.trim_end_matches('/').is_empty()
+                && rest.trim_end_matches('/').bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+        let new = !self.inside.contains_key(name);
+        if ELEMENTS.contains(&name) || namespaced {
+            self.elements += 1;
+            self.elements_seen += usize::from(new);
+        }
+        self.tags += 1;
+        self.tags_seen += usize::from(new);
+    }
+
+    /// `obfuscation_ratio`, `non_element_ratio` and the other numbers HTMLEval compares.
+    pub fn number(&self, test: &str) -> Option<f64> {
+        match test {
+            "length" => Some(self.length as f64),
+            "obfuscation_ratio" => self.obfuscation.filter(|_| self.tags > 0).map(|o| o as f64 / self.tags as f64),
+            "non_element_ratio" => (self.elements > 0 && self.tags_seen > 0).then(|| (self.tags_seen - self.elements_seen) as f64 / self.tags_seen as f64),
+            _ => None,
+        }
+    }
+}
+
+/// A byte that is neither whitespace nor ASCII punctuation: `[^\s\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]`.
+fn is_wordish(b: u8) -> bool {
+    !(matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) || (0x21..=0x2f).contains(&b) || (0x3a..=0x40).contains(&b) || (0x5b..=0x60).contains(&b) || (0x7b..=0x7e).contains(&b))
 }
 
 impl HtmlStats {
@@ -333,8 +385,14 @@ pub fn render(html: &[u8]) -> HtmlRender {
                 let name = String::from_utf8_lossy(&name).to_string();
                 // HTML::Parser's tag name runs to whitespace, `/` or `>` (`o:p` is one name)
                 let full_name: Vec<u8> = tag[usize::from(closing)..].iter().take_while(|b| !b.is_ascii_whitespace() && **b != b'/' && **b != b'>').map(|b| b.to_ascii_lowercase()).collect();
+                if tag.len() >= 8 && tag[..8].eq_ignore_ascii_case(b"!doctype") {
+                    stats.elements += 1;
+                    stats.tags += 1;
+                    stats.inside.insert("!doctype".to_string(), 0);
+                }
                 if next.is_ascii_alphabetic() || (closing && tag.get(1).is_some_and(u8::is_ascii_alphabetic)) {
                     let full_name = String::from_utf8_lossy(&full_name);
+                    stats.count_tag(&full_name);
                     stats.tag(&full_name, closing);
                     if !closing {
                         match full_name.as_ref() {
@@ -372,6 +430,10 @@ pub fn render(html: &[u8]) -> HtmlRender {
         let end = html[i + 1..].iter().position(|&b| b == b'<').map(|p| i + 1 + p).unwrap_or(html.len());
         let text = decode_entities(&html[i..end]);
         stats.text(&text);
+        let continues_word = text.first().is_some_and(|&b| is_wordish(b)) && out.pieces.last().and_then(|(t, _)| t.last()).is_some_and(|&b| is_wordish(b));
+        if continues_word {
+            *stats.obfuscation.get_or_insert(0) += 1;
+        }
         out.text(&text);
         i = end;
     }

@@ -1,16 +1,15 @@
 //! HTMLEval over each HTML part's results: tags seen and their balance, source length, and the
 //! text of titles, anchors and comments.
 //!
-//! Absent on purpose: the ratios HTML.pm derives from text styling and layout
-//! (`obfuscation_ratio`, `non_element_ratio`, image areas, invisible text), which need its
-//! full style tracking.
+//! Absent on purpose: what HTML.pm derives from text styling and layout (image areas, invisible
+//! text, font sizes), which needs its full style tracking.
 
 use crate::rules::engine::RuleSet;
 use crate::rules::html::HtmlStats;
 use crate::rules::message::MessageView;
 
 /// The `html_eval`/`html_range` tests HTML.pm's results answer here.
-const NUMERIC_TESTS: &[&str] = &["length"];
+const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio"];
 const TEXT_TESTS: &[&str] = &["title", "anchor", "comment"];
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
@@ -22,6 +21,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
         "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
         "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
+        "html_image_only" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
 }
@@ -37,15 +37,12 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
         }
         "html_eval" => {
             let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
-            parts.iter().any(|h| compare(numeric(h, &args[0]), op, rhs))
+            parts.iter().any(|h| h.number(&args[0]).is_some_and(|v| compare(v, op, rhs)))
         }
         "html_range" => {
             let min: f64 = args[1].parse().unwrap_or(0.0);
             let max = args.get(2).filter(|m| *m != "inf").and_then(|m| m.parse::<f64>().ok());
-            parts.iter().any(|h| {
-                let v = numeric(h, &args[0]);
-                v > min && max.is_none_or(|max| v <= max)
-            })
+            parts.iter().any(|h| h.number(&args[0]).is_some_and(|v| v > min && max.is_none_or(|max| v <= max)))
         }
         "html_text_match" => {
             let Ok(re) = crate::rules::perl_regex::compile_parts(&args[1], "") else { return Some(false) };
@@ -59,15 +56,12 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             let ratio: f64 = args[0].parse().unwrap_or(0.0);
             parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
         }
+        "html_image_only" => {
+            let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
+            parts.iter().any(|h| h.inside.contains_key("img") && h.length as f64 > min && h.length as f64 <= max)
+        }
         _ => return None,
     })
-}
-
-fn numeric(h: &HtmlStats, test: &str) -> f64 {
-    match test {
-        "length" => h.length as f64,
-        _ => f64::NAN,
-    }
 }
 
 fn texts<'h>(h: &'h HtmlStats, test: &str) -> &'h [Vec<u8>] {
@@ -123,5 +117,11 @@ mod tests {
         assert!(hit("html_text_match", &["comment", "<!.*?>"], HTML));
         assert!(!hit("html_text_match", &["title", ".{120}"], HTML));
         assert!(hit("html_title_subject_ratio", &["3.5"], HTML));
+        assert!(hit("html_image_only", &["100", "200"], HTML));
+        // 10 tags; <b>V</b>i<i>agra</i> continues a word twice
+        let obfu = "Subject: x\nContent-Type: text/html\n\n<html><body><b>V</b>i<i>agra</i> <foo>x</foo></body></html>\n";
+        assert!(hit("html_range", &["obfuscation_ratio", "0.1", "0.2"], obfu));
+        // 5 distinct names, one (foo) not an element
+        assert!(hit("html_range", &["non_element_ratio", "0.1", "0.2"], obfu));
     }
 }
