@@ -24,6 +24,9 @@ pub struct HtmlStats {
     /// Distinct tag names, and distinct known element names.
     pub tags_seen: usize,
     pub elements_seen: usize,
+    /// `image_area`: width times height of each `<img>` giving both (percentages scaled, 200
+    /// for a missing or zero size).
+    pub image_area: u64,
     /// Text chunks that continue a word the previous chunk ended (`<b>V</b>iagra`); None
     /// until the first.
     pub obfuscation: Option<usize>,
@@ -65,6 +68,20 @@ impl HtmlStats {
             _ => None,
         }
     }
+}
+
+/// One side of an image as `html_tests` reads it: `^(\d+)(%)?$`, a percentage times `scale`,
+/// 200 when missing, malformed or zero.
+fn image_side(v: &[u8], scale: u64) -> u64 {
+    let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = &v[digits..];
+    let n: u64 = std::str::from_utf8(&v[..digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0);
+    let n = match rest {
+        b"" | b"\n" => n,
+        b"%" | b"%\n" => n.saturating_mul(scale),
+        _ => 0,
+    };
+    if n == 0 { 200 } else { n }
 }
 
 /// A byte that is neither whitespace nor ASCII punctuation: `[^\s\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]`.
@@ -398,9 +415,16 @@ pub fn render(html: &[u8]) -> HtmlRender {
                         match full_name.as_ref() {
                             "a" => stats.anchor.push(Vec::new()),
                             "title" => stats.title.push(Vec::new()),
-                            "img" if stats.inside("a") => {
-                                if let Some(a) = stats.anchor.last_mut() {
-                                    a.extend_from_slice(b"<img>\n");
+                            "img" => {
+                                let attrs = parse_attrs(tag);
+                                let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                                if let (Some(w), Some(h)) = (get("width"), get("height")) {
+                                    stats.image_area += image_side(&w, 8) * image_side(&h, 6);
+                                }
+                                if stats.inside("a") {
+                                    if let Some(a) = stats.anchor.last_mut() {
+                                        a.extend_from_slice(b"<img>\n");
+                                    }
                                 }
                             }
                             _ => {}

@@ -21,13 +21,14 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
         "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
         "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
-        "html_image_only" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
+        "html_image_only" | "html_image_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
 }
 
 pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
-    let parts: Vec<&HtmlStats> = view.html_renders().iter().filter_map(|r| r.stats.as_ref()).collect();
+    let renders = view.html_renders();
+    let parts: Vec<&HtmlStats> = renders.iter().filter_map(|r| r.stats.as_ref()).collect();
     Some(match function {
         "html_test" => !parts.is_empty(),
         "html_tag_exists" => parts.iter().any(|h| h.inside.contains_key(&args[0])),
@@ -55,6 +56,18 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             }
             let ratio: f64 = args[0].parse().unwrap_or(0.0);
             parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
+        }
+        "html_image_ratio" => {
+            // non-space characters of the rendered text per pixel of declared image area
+            let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
+            renders.iter().filter_map(|r| r.stats.as_ref().map(|s| (r, s))).any(|(r, s)| {
+                if s.image_area == 0 {
+                    return false;
+                }
+                let non_space = String::from_utf8_lossy(&r.text).chars().filter(|c| !c.is_whitespace()).count();
+                let ratio = non_space as f64 / s.image_area as f64;
+                ratio > min && ratio <= max
+            })
         }
         "html_image_only" => {
             let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
@@ -118,6 +131,11 @@ mod tests {
         assert!(!hit("html_text_match", &["title", ".{120}"], HTML));
         assert!(hit("html_title_subject_ratio", &["3.5"], HTML));
         assert!(hit("html_image_only", &["100", "200"], HTML));
+        // no image declares both width and height: no area, no ratio
+        assert!(!hit("html_image_ratio", &["0.000", "1"], HTML));
+        let sized = "Subject: x\nContent-Type: text/html\n\n<p>see this</p><img src=a.gif width=100 height=50%>\n";
+        // 7 non-space characters over 100 x 300 pixels
+        assert!(hit("html_image_ratio", &["0.0002", "0.0004"], sized));
         // 10 tags; <b>V</b>i<i>agra</i> continues a word twice
         let obfu = "Subject: x\nContent-Type: text/html\n\n<html><body><b>V</b>i<i>agra</i> <foo>x</foo></body></html>\n";
         assert!(hit("html_range", &["obfuscation_ratio", "0.1", "0.2"], obfu));
