@@ -27,6 +27,13 @@ pub struct HtmlStats {
     /// `image_area`: width times height of each `<img>` giving both (percentages scaled, 200
     /// for a missing or zero size).
     pub image_area: u64,
+    /// End tags with no open start tag.
+    pub closed_extra: usize,
+    /// `embeds`: an `<object>` or `<embed>`; `form_action_mailto`: a form posting to mailto:;
+    /// `font_face_bad`: a `<font face>` that is not a plain list of font names.
+    pub embeds: bool,
+    pub form_action_mailto: bool,
+    pub font_face_bad: bool,
     /// Text chunks that continue a word the previous chunk ended (`<b>V</b>iagra`); None
     /// until the first.
     pub obfuscation: Option<usize>,
@@ -59,11 +66,23 @@ impl HtmlStats {
         self.tags_seen += usize::from(new);
     }
 
+    /// `html_test` flags.
+    pub fn flag(&self, test: &str) -> Option<bool> {
+        Some(match test {
+            "embeds" => self.embeds,
+            "form_action_mailto" => self.form_action_mailto,
+            "font_face_bad" => self.font_face_bad,
+            _ => return None,
+        })
+    }
+
     /// `obfuscation_ratio`, `non_element_ratio` and the other numbers HTMLEval compares.
     pub fn number(&self, test: &str) -> Option<f64> {
         match test {
             "length" => Some(self.length as f64),
             "obfuscation_ratio" => self.obfuscation.filter(|_| self.tags > 0).map(|o| o as f64 / self.tags as f64),
+            "bad_tag_ratio" => (self.elements > 0 && self.tags > 0).then(|| (self.tags - self.elements) as f64 / self.tags as f64),
+            "closed_extra_ratio" => (self.tags > 0).then(|| self.closed_extra as f64 / self.tags as f64),
             "non_element_ratio" => (self.elements > 0 && self.tags_seen > 0).then(|| (self.tags_seen - self.elements_seen) as f64 / self.tags_seen as f64),
             _ => None,
         }
@@ -95,6 +114,7 @@ impl HtmlStats {
         *v += if closing { -1 } else { 1 };
         if *v < 0 {
             *v = 0;
+            self.closed_extra += 1;
         }
     }
 
@@ -415,6 +435,20 @@ pub fn render(html: &[u8]) -> HtmlRender {
                         match full_name.as_ref() {
                             "a" => stats.anchor.push(Vec::new()),
                             "title" => stats.title.push(Vec::new()),
+                            "object" | "embed" => stats.embeds = true,
+                            "form" => {
+                                let action = parse_attrs(tag).into_iter().find(|(n, _)| n == "action").map(|(_, v)| v);
+                                stats.form_action_mailto |= action.is_some_and(|a| find_ignore_case(&a, b"mailto:").is_some());
+                            }
+                            "font" => {
+                                static FACE: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+                                let face_ok = FACE.get_or_init(|| {
+                                    regex::bytes::Regex::new(r#"(?i-u)^\s*["'.]?[a-z ][a-z -]*[a-z]\d?["']?(?:,\s*["']?[a-z][a-z -]*[a-z]\d?["']?)*;?\n?$"#).expect("static regex")
+                                });
+                                if let Some((_, face)) = parse_attrs(tag).into_iter().find(|(n, _)| n == "face") {
+                                    stats.font_face_bad |= !face_ok.is_match(&face);
+                                }
+                            }
                             "img" => {
                                 let attrs = parse_attrs(tag);
                                 let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

@@ -9,12 +9,13 @@ use crate::rules::html::HtmlStats;
 use crate::rules::message::MessageView;
 
 /// The `html_eval`/`html_range` tests HTML.pm's results answer here.
-const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio"];
+const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio", "bad_tag_ratio", "closed_extra_ratio"];
+const FLAG_TESTS: &[&str] = &["html", "embeds", "form_action_mailto", "font_face_bad"];
 const TEXT_TESTS: &[&str] = &["title", "anchor", "comment"];
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
-        "html_test" => args.len() == 1 && args[0] == "html",
+        "html_test" => args.len() == 1 && FLAG_TESTS.contains(&args[0].as_str()),
         "html_tag_exists" => args.len() == 1,
         "html_tag_balance" => args.len() == 2 && parse_comparison(&args[1]).is_some(),
         "html_eval" => args.len() == 2 && NUMERIC_TESTS.contains(&args[0].as_str()) && parse_comparison(&args[1]).is_some(),
@@ -30,7 +31,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
     let renders = view.html_renders();
     let parts: Vec<&HtmlStats> = renders.iter().filter_map(|r| r.stats.as_ref()).collect();
     Some(match function {
-        "html_test" => !parts.is_empty(),
+        "html_test" => parts.iter().any(|h| args[0] == "html" || h.flag(&args[0]) == Some(true)),
         "html_tag_exists" => parts.iter().any(|h| h.inside.contains_key(&args[0])),
         "html_tag_balance" => {
             let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
@@ -131,6 +132,14 @@ mod tests {
         assert!(!hit("html_text_match", &["title", ".{120}"], HTML));
         assert!(hit("html_title_subject_ratio", &["3.5"], HTML));
         assert!(hit("html_image_only", &["100", "200"], HTML));
+        let odd = "Subject: x\nContent-Type: text/html\n\n</b><font face=\"Arial, Helvetica\">a</font><font face=\"{x}\">b</font><form action=\"MailTo:x@example.com\"></form><embed src=x>\n";
+        assert!(hit("html_test", &["font_face_bad"], odd));
+        assert!(hit("html_test", &["form_action_mailto"], odd));
+        assert!(hit("html_test", &["embeds"], odd));
+        assert!(!hit("html_test", &["embeds"], HTML));
+        // 8 tags, one end tag closing nothing, one not an element (embed)
+        assert!(hit("html_range", &["closed_extra_ratio", "0.09", "inf"], odd));
+        assert!(hit("html_range", &["bad_tag_ratio", "0.1", "0.2"], odd));
         // no image declares both width and height: no area, no ratio
         assert!(!hit("html_image_ratio", &["0.000", "1"], HTML));
         let sized = "Subject: x\nContent-Type: text/html\n\n<p>see this</p><img src=a.gif width=100 height=50%>\n";
