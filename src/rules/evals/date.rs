@@ -96,7 +96,7 @@ const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "au
 
 /// Util's `parse_rfc822_date`: seconds since the epoch, or None when no day, month and year
 /// are found. Out-of-range fields are clamped the way SpamAssassin clamps them.
-pub fn parse_rfc822_date(date: &str) -> Option<i64> {
+pub(super) fn parse_rfc822_date(date: &str) -> Option<i64> {
     static COMMA: OnceLock<regex::Regex> = OnceLock::new();
     static SPACE: OnceLock<regex::Regex> = OnceLock::new();
     static D1: OnceLock<regex::Regex> = OnceLock::new();
