@@ -20,6 +20,18 @@ pub struct HeaderField {
     pub raw: Vec<u8>,
 }
 
+/// One node of the MIME tree, containers included.
+#[derive(Debug, Clone)]
+pub struct MimeNode {
+    pub headers: Vec<HeaderField>,
+    /// 0 for the message itself.
+    pub depth: usize,
+    /// Lowercase `type/subtype`, as the node's `Part` has it.
+    pub content_type: String,
+    /// Index into `parts` when the node is a leaf.
+    pub leaf: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Part {
     /// Lowercase `type/subtype`.
@@ -57,7 +69,7 @@ pub struct MessageView {
     pub parts: Vec<Part>,
     /// Headers of every MIME node, containers included, in `find_parts(qr/./)` order (the
     /// message itself first, then depth first), for `mimeheader` rules.
-    pub mime_nodes: Vec<Vec<HeaderField>>,
+    pub mime_nodes: Vec<MimeNode>,
     pub missing_head_body_separator: bool,
     rendered: OnceLock<Vec<Vec<u8>>>,
     decoded_lines: OnceLock<Vec<Vec<u8>>>,
@@ -390,10 +402,13 @@ fn part_from(headers: Vec<HeaderField>, raw_body: &[u8], default_type: &str) -> 
 }
 
 /// Splits a multipart body and appends its leaves (depth-first, as `find_parts` returns them).
-fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, nodes: &mut Vec<Vec<HeaderField>>, depth: usize) {
-    nodes.push(headers.clone());
+fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, nodes: &mut Vec<MimeNode>, depth: usize) {
+    let node = nodes.len();
+    nodes.push(MimeNode { headers: headers.clone(), depth, content_type: String::new(), leaf: None });
     let part = part_from(headers, body, default_type);
+    nodes[node].content_type = part.content_type.clone();
     if depth > 20 || out.len() > 1000 {
+        nodes[node].leaf = Some(out.len());
         out.push(part);
         return;
     }
@@ -452,6 +467,7 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
         collect_parts(h, &inner[body_at.min(inner.len())..], "text/plain", out, nodes, depth + 1);
         return;
     }
+    nodes[node].leaf = Some(out.len());
     out.push(part);
 }
 

@@ -29,7 +29,8 @@ impl MimeHeaderRequest {
 pub fn node_values(view: &MessageView, req: &MimeHeaderRequest) -> Vec<Option<Vec<u8>>> {
     view.mime_nodes
         .iter()
-        .map(|headers| {
+        .map(|node| {
+            let headers = &node.headers;
             let last: Option<&HeaderField> = headers.iter().rev().find(|h| h.name.eq_ignore_ascii_case(&req.name));
             if req.name == "ALL" {
                 // get_all_headers: every header unfolded, one a line

@@ -11,6 +11,10 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         ),
         "check_msg_parse_flags" => matches!(args.first().map(String::as_str), Some("missing_head_body_separator")),
         "check_body_length" | "check_for_mime_html" | "check_for_mime_html_only" => true,
+        "check_for_ascii_text_illegal" | "check_ma_non_text" => args.is_empty(),
+        // the plugin ignores a ratio not written like 0.05
+        "check_abundant_unicode_ratio" => args.len() == 1,
+        "check_mime_multipart_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
 }
@@ -32,6 +36,17 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
         "check_for_mime_html" => mime_html(view).0,
         "check_for_mime_html_only" => mime_html(view).1,
         "check_msg_parse_flags" => view.missing_head_body_separator,
+        "check_for_ascii_text_illegal" => text_stats(view).ascii_text_illegal,
+        "check_abundant_unicode_ratio" => {
+            static RATIO: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            let ok = RATIO.get_or_init(|| regex::Regex::new(r"^\d{0,3}\.\d{1,3}$").expect("static regex")).is_match(&args[0]);
+            ok && text_stats(view).unicode_ratio >= args[0].parse::<f64>().unwrap_or(f64::MAX)
+        }
+        "check_mime_multipart_ratio" => {
+            let r = multipart_ratio(view);
+            r >= args[0].parse::<f64>().unwrap_or(0.0) && r < args[1].parse::<f64>().unwrap_or(0.0)
+        }
+        "check_ma_non_text" => ma_non_text(view),
         _ => return None,
     })
 }
@@ -61,7 +76,8 @@ fn node_fields(view: &MessageView) -> Vec<NodeFields> {
     use crate::rules::message::{decode_header_value, header_param};
     view.mime_nodes
         .iter()
-        .map(|headers| {
+        .map(|node| {
+            let headers = &node.headers;
             let last = |name: &str| {
                 headers.iter().rev().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| String::from_utf8_lossy(&decode_header_value(&h.name, &h.raw)).into_owned()).unwrap_or_default()
             };
@@ -129,6 +145,67 @@ fn qp_stats(view: &MessageView) -> QpStats {
     QpStats { count: if bytes > 0 { count != 0.0 } else { qp_parts > 0 }, long_line }
 }
 
+struct TextStats {
+    /// A us-ascii (or unlabelled) text/plain line with NUL, CR or 8-bit bytes.
+    ascii_text_illegal: bool,
+    /// `&#xNNNN;` entities per remaining character in unencoded text/plain parts.
+    unicode_ratio: f64,
+}
+
+fn text_stats(view: &MessageView) -> TextStats {
+    static ENTITY: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let entity = ENTITY.get_or_init(|| regex::bytes::Regex::new(r"&#x[0-9A-F]{4};").expect("static regex"));
+    let (mut illegal, mut normal, mut unicode) = (false, 0usize, 0usize);
+    for p in view.parts.iter().filter(|p| p.content_type == "text/plain") {
+        let cte = last_cte(p);
+        let ascii = p.charset.as_deref().is_none_or(|c| c.eq_ignore_ascii_case("us-ascii"));
+        for line in p.raw_body.split_inclusive(|&b| b == b'\n') {
+            illegal |= ascii && line.iter().any(|&b| b == 0 || b == b'\r' || b >= 0x80);
+            if matches!(cte.as_str(), "" | "7bit" | "8bit") {
+                let subs = entity.find_iter(line).count();
+                normal += line.len() - subs * 8;
+                unicode += subs;
+            }
+        }
+    }
+    TextStats { ascii_text_illegal: illegal, unicode_ratio: if normal > 0 { unicode as f64 / normal as f64 } else { 0.0 } }
+}
+
+/// `mime_multipart_ratio`: bytes of the last text/plain part over the last text/html part, once
+/// a multipart/alternative was seen (1.0 otherwise). Attachments do not count.
+fn multipart_ratio(view: &MessageView) -> f64 {
+    let mut alternative = false;
+    // (type, bytes) per leaf; None for attachments
+    let mut leaves: Vec<(&str, Option<usize>)> = Vec::new();
+    for node in &view.mime_nodes {
+        alternative |= node.content_type == "multipart/alternative";
+        let Some(i) = node.leaf else { continue };
+        let p = &view.parts[i];
+        let attachment = p.disposition.contains("attachment");
+        let counted = alternative && !attachment && (p.content_type == "text/plain" || p.content_type == "text/html");
+        let bytes = if counted { p.raw_body.len() } else { 0 };
+        leaves.push((p.content_type.as_str(), (!attachment).then_some(bytes)));
+    }
+    if !alternative {
+        return 1.0;
+    }
+    let last = |t: &str| leaves.iter().rev().find(|(ty, b)| *ty == t && b.is_some()).and_then(|(_, b)| *b);
+    match (last("text/plain"), last("text/html")) {
+        (Some(text), Some(html)) if html > 0 => text as f64 / html as f64,
+        _ => 1.0,
+    }
+}
+
+/// A direct child of a multipart/alternative that is neither text nor RTF.
+fn ma_non_text(view: &MessageView) -> bool {
+    let nodes = &view.mime_nodes;
+    nodes.iter().enumerate().filter(|(_, n)| n.content_type == "multipart/alternative").any(|(i, ma)| {
+        nodes[i + 1..].iter().take_while(|n| n.depth > ma.depth).filter(|n| n.depth == ma.depth + 1 && n.leaf.is_some()).any(|n| {
+            n.content_type != "multipart/related" && n.content_type != "application/rtf" && !n.content_type.starts_with("text/")
+        })
+    })
+}
+
 /// The leaf's Content-Transfer-Encoding as `_check_attachments` compares it: lowercased, only
 /// the final newline removed.
 fn last_cte(p: &crate::rules::message::Part) -> String {
@@ -166,5 +243,25 @@ mod tests {
         assert!(check("mime_bad_iso_charset", "Content-Type: text/plain; charset=iso-2022-cn\n\nx\n"));
         assert!(!check("mime_bad_iso_charset", "Content-Type: text/plain; charset=iso-8859-15\n\nx\n"));
         assert!(!check("mimepart_limit_exceeded", b64));
+    }
+
+    fn eval(function: &str, args: &[&str], msg: &str) -> bool {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(supports(function, &args), Some(true));
+        let (set, _) = RuleSet::from_text("t.cf", "");
+        run(function, &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+    }
+
+    #[test]
+    fn text_part_and_alternative_checks() {
+        assert!(eval("check_for_ascii_text_illegal", &[], "Content-Type: text/plain\n\ncaf\u{e9}\n"));
+        assert!(!eval("check_for_ascii_text_illegal", &[], "Content-Type: text/plain; charset=utf-8\n\ncaf\u{e9}\n"));
+        assert!(eval("check_abundant_unicode_ratio", &["0.05"], "Content-Type: text/plain\n\n&#x0041;&#x0042; hi\n"));
+        assert!(!eval("check_abundant_unicode_ratio", &["0.05"], "Content-Type: text/plain\n\nplain text only\n"));
+        let alt = |inner: &str| format!("Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n--b\n{inner}\n--b--\n");
+        let html = alt(&format!("Content-Type: text/html\n\n<p>{}</p>", "y".repeat(200)));
+        assert!(eval("check_mime_multipart_ratio", &["0.00", "0.01"], &html));
+        assert!(!eval("check_ma_non_text", &[], &html));
+        assert!(eval("check_ma_non_text", &[], &alt("Content-Type: image/gif\n\nGIF")));
     }
 }
