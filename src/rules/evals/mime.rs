@@ -12,6 +12,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "check_msg_parse_flags" => matches!(args.first().map(String::as_str), Some("missing_head_body_separator")),
         "check_body_length" | "check_for_mime_html" | "check_for_mime_html_only" => true,
         "check_for_ascii_text_illegal" | "check_ma_non_text" => args.is_empty(),
+        "check_base64_length" => (args.len() == 1 || args.len() == 2) && args.iter().all(|a| a.parse::<f64>().is_ok()),
         // the plugin ignores a ratio not written like 0.05
         "check_abundant_unicode_ratio" => args.len() == 1,
         "check_mime_multipart_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
@@ -47,6 +48,18 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             r >= args[0].parse::<f64>().unwrap_or(0.0) && r < args[1].parse::<f64>().unwrap_or(0.0)
         }
         "check_ma_non_text" => ma_non_text(view),
+        "check_base64_length" => {
+            // the longest raw line (newline included) of any base64 leaf but calendar invites
+            let longest = view
+                .parts
+                .iter()
+                .filter(|p| p.content_type != "application/ics" && last_cte(p) == "base64")
+                .flat_map(|p| p.raw_body.split_inclusive(|&b| b == b'\n').map(<[u8]>::len))
+                .max()
+                .unwrap_or(0) as f64;
+            let max = args.get(1).and_then(|m| m.parse::<f64>().ok());
+            longest >= args[0].parse::<f64>().unwrap_or(f64::MAX) && max.is_none_or(|m| longest <= m)
+        }
         _ => return None,
     })
 }
@@ -263,5 +276,9 @@ mod tests {
         assert!(eval("check_mime_multipart_ratio", &["0.00", "0.01"], &html));
         assert!(!eval("check_ma_non_text", &[], &html));
         assert!(eval("check_ma_non_text", &[], &alt("Content-Type: image/gif\n\nGIF")));
+        let b64 = |line: usize| format!("Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n{}\naGk=\n", "A".repeat(line));
+        assert!(eval("check_base64_length", &["78", "79"], &b64(77)));
+        assert!(!eval("check_base64_length", &["79"], &b64(77)));
+        assert!(eval("check_base64_length", &["79"], &b64(80)));
     }
 }
