@@ -12,6 +12,8 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "check_freemail_header" => args.len() == 1 && !args[0].eq_ignore_ascii_case("EnvelopeFrom"),
         "subject_is_all_caps" | "check_for_missing_to_header" => true,
         "check_unresolved_template" | "check_outlook_message_id" | "gated_through_received_hdr_remover" | "check_ratware_name_id" => args.is_empty(),
+        "sorted_recipients" => args.is_empty(),
+        "similar_recipients" => args.len() == 2 && args.iter().all(|a| a == "undef" || a.parse::<f64>().is_ok()),
         "check_for_to_in_subject" => args.len() == 1 && (args[0] == "user" || args[0] == "address"),
         _ => return None,
     })
@@ -45,6 +47,12 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
         "check_outlook_message_id" => outlook_message_id(view),
         "gated_through_received_hdr_remover" => gated_through_received_hdr_remover(view),
         "check_ratware_name_id" => ratware_name_id(view),
+        "sorted_recipients" => recipients(view).0,
+        "similar_recipients" => {
+            let similar = recipients(view).1;
+            let bound = |a: &String| a.parse::<f64>().ok();
+            bound(&args[0]).is_none_or(|min| similar >= min) && bound(&args[1]).is_none_or(|max| similar < max)
+        }
         _ => return None,
     })
 }
@@ -121,6 +129,52 @@ fn gated_through_received_hdr_remover(view: &MessageView) -> bool {
         None => true,
         Some(r) => static_re(&MSN, r"(?-u)from groups\.msn\.com \(\S+\.msn\.com ").is_match(&r),
     }
+}
+
+/// `_check_recipients`: (at least 7 recipients in sorted order, share of recipient pairs with
+/// the same two-letter user or host prefix).
+fn recipients(view: &MessageView) -> (bool, f64) {
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    for request in ["ToCc:addr", "Bcc:addr"] {
+        inputs.extend(view.get(request).unwrap_or_default().split(|&b| b == b'\n').filter(|a| !a.is_empty()).map(<[u8]>::to_vec));
+        if inputs.len() >= 5 {
+            break;
+        }
+    }
+    let mut address: Vec<Vec<u8>> = Vec::new();
+    for current in inputs {
+        // Perl's `while (my $current = shift @inputs)` stops at a "0"
+        if current == b"0" {
+            break;
+        }
+        if address.last().is_none_or(|p| !p.eq_ignore_ascii_case(&current)) {
+            address.push(current);
+        }
+        if address.len() == 256 {
+            break;
+        }
+    }
+    let mut sorted = address.clone();
+    sorted.sort();
+    let is_sorted = address.len() >= 7 && address == sorted;
+    if address.len() < 5 {
+        return (is_sorted, 0.0);
+    }
+    let prefix = |v: &[u8]| v[..v.len().min(2)].to_vec();
+    let user: Vec<Vec<u8>> = address.iter().map(|a| prefix(a)).collect();
+    // addresses without an @ give no host, which shifts the later hosts (as Perl's map does)
+    let fqhn: Vec<Vec<u8>> = address.iter().filter_map(|a| a.iter().position(|&b| b == b'@').map(|p| a[p + 1..].to_vec())).collect();
+    let host: Vec<Vec<u8>> = fqhn.iter().map(|h| prefix(h)).collect();
+    let at = |v: &Vec<Vec<u8>>, i: usize| v.get(i).cloned().unwrap_or_default();
+    let (mut hits, mut combinations) = (0usize, 0usize);
+    for i in 0..address.len() {
+        for j in i + 1..address.len() {
+            hits += usize::from(user[i] == user[j]);
+            hits += usize::from(at(&host, i) == at(&host, j) && at(&fqhn, i) != at(&fqhn, j));
+            combinations += 1;
+        }
+    }
+    (is_sorted, hits as f64 / combinations as f64)
 }
 
 /// Ratware's Message-ID: 28 capitals, a dot, and the quoted-name From address.
@@ -242,6 +296,12 @@ mod tests {
         assert!(!hit("check_outlook_message_id", &[]));
         let received = MessageView::parse(b"Received: from a by b; Sun, 20 Feb 2000 13:07:29 +0000\nSubject: hello joe\nTo: joe@example.org\n\nx\n");
         assert_eq!(run("gated_through_received_hdr_remover", &[], &received, &set), Some(false));
+        let many = MessageView::parse(b"To: aa@x.example, ab@y.example, ac@z.example, ad@w.example, ae@v.example, af@u.example, ag@t.example\n\nx\n");
+        assert_eq!(run("sorted_recipients", &[], &many, &set), Some(true));
+        // the two-letter user and host prefixes all differ: no similar pairs
+        assert_eq!(run("similar_recipients", &["0.65".to_string(), "undef".to_string()], &many, &set), Some(false));
+        let similar = MessageView::parse(b"To: jo1@mail.example, jo2@mail.example, jo3@maile.example, jo4@mai.example, jo5@mail.example\n\nx\n");
+        assert_eq!(run("similar_recipients", &["0.65".to_string(), "undef".to_string()], &similar, &set), Some(true));
         // every alternative is anchored at the start of the Subject
         assert_eq!(run("check_for_to_in_subject", &["user".to_string()], &received, &set), Some(false));
     }
