@@ -34,6 +34,8 @@ pub struct HtmlStats {
     pub embeds: bool,
     pub form_action_mailto: bool,
     pub font_face_bad: bool,
+    /// An `<iframe src>` gave a link target (`check_iframe_src`).
+    pub iframe_src: bool,
     /// Text chunks that continue a word the previous chunk ended (`<b>V</b>iagra`); None
     /// until the first.
     pub obfuscation: Option<usize>,
@@ -473,7 +475,9 @@ pub fn render(html: &[u8]) -> HtmlRender {
                 }
                 if !closing {
                     if URI_TAGS.contains(&name.as_str()) {
+                        let before = uris.len();
                         collect_uris(&name, &parse_attrs(tag), &mut base_href, &mut uris);
+                        stats.iframe_src |= name == "iframe" && uris.len() > before;
                     }
                     if name == "script" {
                         skip_until = Some(b"</script");

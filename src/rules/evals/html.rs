@@ -22,6 +22,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
         "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
         "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
+        "check_iframe_src" => args.is_empty(),
         "html_image_only" | "html_image_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
@@ -58,6 +59,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             let ratio: f64 = args[0].parse().unwrap_or(0.0);
             parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
         }
+        "check_iframe_src" => parts.iter().any(|h| h.iframe_src),
         "html_image_ratio" => {
             // non-space characters of the rendered text per pixel of declared image area
             let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
@@ -137,6 +139,9 @@ mod tests {
         assert!(hit("html_test", &["form_action_mailto"], odd));
         assert!(hit("html_test", &["embeds"], odd));
         assert!(!hit("html_test", &["embeds"], HTML));
+        assert!(!hit("check_iframe_src", &[], HTML));
+        assert!(hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\"http://x.example/\"></iframe>\n"));
+        assert!(!hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\" \"></iframe>\n"));
         // 8 tags, one end tag closing nothing, one not an element (embed)
         assert!(hit("html_range", &["closed_extra_ratio", "0.09", "inf"], odd));
         assert!(hit("html_range", &["bad_tag_ratio", "0.1", "0.2"], odd));
