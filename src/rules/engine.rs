@@ -20,6 +20,8 @@ pub enum Target {
     RawBody,
     Full,
     Uri,
+    /// `mimeheader NAME Request =~ /re/`: the header of each MIME node in turn.
+    MimeHeader { request: super::mime_header::MimeHeaderRequest, negate: bool, if_unset: Option<Vec<u8>> },
 }
 
 #[derive(Debug)]
@@ -120,6 +122,8 @@ pub struct RuleSet {
     pub freemail_domains: HashSet<String>,
     pub freemail_welcomelist: HashSet<String>,
     pub max_message_size: usize,
+    /// TLD registry and redirector patterns, shared with each message's view.
+    pub uri_context: std::sync::Arc<super::uri::UriContext>,
     /// The raw definitions after conditionals, for the Rspamd export.
     pub raw: RawConfig,
 }
@@ -240,6 +244,7 @@ impl RuleSet {
             rules[i].fully_supported = ok;
         }
         let required_score = raw.required_score.unwrap_or(5.0);
+        let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
         let set = RuleSet {
             rules,
             index,
@@ -248,6 +253,7 @@ impl RuleSet {
             freemail_domains: raw.freemail_domains.iter().cloned().collect(),
             freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            uri_context,
             raw,
         };
         (set, diags)
@@ -257,7 +263,8 @@ impl RuleSet {
     pub fn score(&self, message: &[u8], facts: &NetworkFacts) -> Report {
         let truncated = message.len() > self.max_message_size;
         let message = if truncated { &message[..self.max_message_size] } else { message };
-        let view = MessageView::parse(message);
+        let mut view = MessageView::parse(message);
+        view.uri_context = std::sync::Arc::clone(&self.uri_context);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
         for (i, rule) in self.rules.iter().enumerate() {
@@ -346,6 +353,17 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
         Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
         Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
         Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
+        // MIMEHeader's negated rules always hit in SpamAssassin 4.0.1: its match loop stops
+        // before counting, so no part vetoes the final `return 1`
+        Target::MimeHeader { negate: true, .. } => 1,
+        Target::MimeHeader { request, if_unset, .. } => super::mime_header::node_values(view, request)
+            .into_iter()
+            .map(|v| {
+                let v = v.or_else(|| if_unset.clone()).unwrap_or_default();
+                count_in(matcher, multiple, max, &v, &|| Cow::Owned(perl_regex::latin1(&v)))
+            })
+            .find(|&n| n > 0)
+            .unwrap_or(0),
     };
     n as f64
 }
@@ -439,8 +457,7 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 Err(b) => b,
             }
         }
-        DefKind::Uri => unsupported("uri", "uri rules need SpamAssassin's TLD registry and URI canonicalisation, not implemented"),
-        DefKind::Body | DefKind::RawBody | DefKind::Full => {
+        DefKind::Body | DefKind::RawBody | DefKind::Full | DefKind::Uri => {
             let target = match kind {
                 DefKind::Body => Target::Body,
                 DefKind::RawBody => Target::RawBody,
@@ -464,7 +481,29 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 }
             }
         }
-        DefKind::MimeHeader => unsupported("mimeheader", "mimeheader rules (MIMEHeader plugin) are not implemented"),
+        DefKind::MimeHeader => {
+            let Some(op) = text.find("=~").or_else(|| text.find("!~")) else {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid mimeheader test {name}: {text}") });
+                return unsupported("invalid mimeheader", text.to_string());
+            };
+            let Some(request) = super::mime_header::MimeHeaderRequest::parse(text[..op].trim()) else {
+                diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid mimeheader name in {name}: {}", text[..op].trim()) });
+                return unsupported("invalid mimeheader", text.to_string());
+            };
+            let negate = &text[op..op + 2] == "!~";
+            let mut pat = text[op + 2..].trim().to_string();
+            let mut if_unset = None;
+            if let Some(p) = pat.rfind("[if-unset:") {
+                if pat.ends_with(']') && pat[..p].ends_with(char::is_whitespace) {
+                    if_unset = Some(pat[p + "[if-unset:".len()..pat.len() - 1].trim().as_bytes().to_vec());
+                    pat = pat[..p].trim().to_string();
+                }
+            }
+            match compile_regex(name, &pat, at, diags, kw) {
+                Ok(matcher) => RuleBody::Pattern { target: Target::MimeHeader { request, negate, if_unset }, matcher },
+                Err(b) => b,
+            }
+        }
         DefKind::UriDetail => unsupported("uri_detail", "uri_detail rules (URIDetail plugin) are not implemented"),
         DefKind::Other => unsupported("dns list", format!("network list rule ({})", text.split_whitespace().next().unwrap_or(""))),
     }

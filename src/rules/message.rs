@@ -20,6 +20,18 @@ pub struct HeaderField {
     pub raw: Vec<u8>,
 }
 
+/// One node of the MIME tree, containers included.
+#[derive(Debug, Clone)]
+pub struct MimeNode {
+    pub headers: Vec<HeaderField>,
+    /// 0 for the message itself.
+    pub depth: usize,
+    /// Lowercase `type/subtype`, as the node's `Part` has it.
+    pub content_type: String,
+    /// Index into `parts` when the node is a leaf.
+    pub leaf: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Part {
     /// Lowercase `type/subtype`.
@@ -55,6 +67,9 @@ pub struct MessageView {
     /// Body bytes after the header/body separator.
     pub pristine_body: Vec<u8>,
     pub parts: Vec<Part>,
+    /// Headers of every MIME node, containers included, in `find_parts(qr/./)` order (the
+    /// message itself first, then depth first), for `mimeheader` rules.
+    pub mime_nodes: Vec<MimeNode>,
     pub missing_head_body_separator: bool,
     rendered: OnceLock<Vec<Vec<u8>>>,
     decoded_lines: OnceLock<Vec<Vec<u8>>>,
@@ -63,12 +78,18 @@ pub struct MessageView {
     full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
+    /// The rule set's TLD registry and redirector patterns, for the URI list and `:domain`;
+    /// set by `RuleSet::score` (empty when a view is built alone, as in tests).
+    pub uri_context: std::sync::Arc<super::uri::UriContext>,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct HtmlRender {
     pub text: Vec<u8>,
     pub uris: Vec<Vec<u8>>,
+    /// What HTMLEval reads (`html_tag_exists`, `html_text_match`...); `None` for a part that
+    /// is not rendered as HTML.
+    pub stats: Option<super::html::HtmlStats>,
 }
 
 fn split_header_block(data: &[u8]) -> (Vec<HeaderField>, usize, bool) {
@@ -328,7 +349,7 @@ pub fn qp_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn header_param(value: &str, param: &str) -> Option<String> {
+pub(crate) fn header_param(value: &str, param: &str) -> Option<String> {
     let lower = value.to_ascii_lowercase();
     let mut search = 0;
     while let Some(idx) = lower[search..].find(param).map(|i| i + search) {
@@ -381,9 +402,13 @@ fn part_from(headers: Vec<HeaderField>, raw_body: &[u8], default_type: &str) -> 
 }
 
 /// Splits a multipart body and appends its leaves (depth-first, as `find_parts` returns them).
-fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, depth: usize) {
+fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out: &mut Vec<Part>, nodes: &mut Vec<MimeNode>, depth: usize) {
+    let node = nodes.len();
+    nodes.push(MimeNode { headers: headers.clone(), depth, content_type: String::new(), leaf: None });
     let part = part_from(headers, body, default_type);
+    nodes[node].content_type = part.content_type.clone();
     if depth > 20 || out.len() > 1000 {
+        nodes[node].leaf = Some(out.len());
         out.push(part);
         return;
     }
@@ -431,7 +456,7 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
             }
             for sec in sections {
                 let (h, body_at, _) = split_header_block(&sec);
-                collect_parts(h, &sec[body_at.min(sec.len())..], child_default, out, depth + 1);
+                collect_parts(h, &sec[body_at.min(sec.len())..], child_default, out, nodes, depth + 1);
             }
             return;
         }
@@ -439,9 +464,10 @@ fn collect_parts(headers: Vec<HeaderField>, body: &[u8], default_type: &str, out
     if part.content_type == "message/rfc822" {
         let inner = part.decoded.clone();
         let (h, body_at, _) = split_header_block(&inner);
-        collect_parts(h, &inner[body_at.min(inner.len())..], "text/plain", out, depth + 1);
+        collect_parts(h, &inner[body_at.min(inner.len())..], "text/plain", out, nodes, depth + 1);
         return;
     }
+    nodes[node].leaf = Some(out.len());
     out.push(part);
 }
 
@@ -490,12 +516,14 @@ impl MessageView {
         }
         let body = &body[..];
         let mut parts = Vec::new();
-        collect_parts(headers.clone(), body, "text/plain", &mut parts, 0);
+        let mut mime_nodes = Vec::new();
+        collect_parts(headers.clone(), body, "text/plain", &mut parts, &mut mime_nodes, 0);
         MessageView {
             full: data,
             headers,
             pristine_body,
             parts,
+            mime_nodes,
             missing_head_body_separator: missing_sep,
             rendered: OnceLock::new(),
             decoded_lines: OnceLock::new(),
@@ -504,6 +532,7 @@ impl MessageView {
             full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
+            uri_context: std::sync::Arc::default(),
         }
     }
 
@@ -547,7 +576,8 @@ impl MessageView {
         v
     }
 
-    fn html_renders(&self) -> &Vec<HtmlRender> {
+    /// One entry per part, in `parts` order; non-HTML parts give an empty render.
+    pub fn html_renders(&self) -> &Vec<HtmlRender> {
         self.html_parts.get_or_init(|| {
             self.parts
                 .iter()
@@ -628,14 +658,16 @@ impl MessageView {
     }
 
     pub fn uris(&self) -> &Vec<Vec<u8>> {
-        self.uris.get_or_init(|| super::uri::extract(self, self.html_renders()))
+        self.uris.get_or_init(|| super::uri::extract(self, self.html_renders(), &self.uri_context))
     }
 }
 
 /// Text as SpamAssassin 4 renders it (`normalize_charset`): UTF-8 kept, other charsets decoded
 /// to UTF-8, undeclared 8-bit text read as Windows-1252.
 pub fn normalize_charset(bytes: &[u8], charset: Option<&str>) -> Vec<u8> {
-    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+    // UTF-16 text of ASCII characters is all ASCII bytes (with NULs): decode it by its label
+    let wide = charset.is_some_and(|c| c.to_ascii_lowercase().starts_with("utf-16"));
+    if (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) && !wide {
         return bytes.to_vec();
     }
     let cs = charset.unwrap_or("us-ascii").to_ascii_lowercase();

@@ -7,6 +7,14 @@
 //! supported rule with a non-zero score in score set 0 (no Bayes, no network) or 1 (network facts
 //! given), evaluates `meta` rules over the hit counts, and sums the scores.
 //!
+//! Where things are: `parse.rs` reads `.cf` text into a `RawConfig` (definitions, scores, the
+//! `util_rb_*` TLD registry, `redirector_pattern`s); `engine.rs` compiles and scores; `message.rs`
+//! builds the `MessageView` (headers, MIME parts and nodes, rendered and decoded bodies);
+//! `html.rs` renders HTML and collects its link targets and HTMLEval results; `uri.rs` builds the
+//! URI list `uri` rules match (text scanner, canonicalisation, redirectors) with `registry.rs`'s
+//! TLD boundaries; `header_get.rs` answers header requests and modifiers; `mime_header.rs` serves
+//! `mimeheader` rules; `evals/` holds the native `eval:` functions, one file per plugin family.
+//!
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
 //!   blows the lazy DFA's cache and measured ~70x slower.
@@ -27,8 +35,10 @@ pub mod header_get;
 pub mod html;
 pub mod load;
 pub mod message;
+pub mod mime_header;
 pub mod parse;
 pub mod perl_regex;
+pub mod registry;
 pub mod rspamd;
 pub mod uri;
 

@@ -169,6 +169,10 @@ pub struct RawConfig {
     pub replace_rules: HashSet<String>,
     pub freemail_domains: Vec<String>,
     pub freemail_welcomelist: Vec<String>,
+    /// `util_rb_tld`, `util_rb_2tld`, `util_rb_3tld`: the TLD registry for URIs and `:domain`.
+    pub registry: super::registry::Registry,
+    /// `redirector_pattern` lines as written (delimited Perl patterns), in order.
+    pub redirector_patterns: Vec<(String, Location)>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -177,7 +181,7 @@ pub struct RawConfig {
 const IGNORED_KEYWORDS: &[&str] = &[
     "loadplugin", "tryplugin", "report", "clear_report_template", "report_contact", "report_safe", "unsafe_report",
     "clear_unsafe_report_template", "add_header", "remove_header", "clear_headers", "use_bayes", "bayes_auto_learn",
-    "lock_method", "ok_locales", "ok_languages", "util_rb_tld", "util_rb_2tld", "util_rb_3tld", "trusted_networks",
+    "lock_method", "ok_locales", "ok_languages", "trusted_networks",
     "internal_networks", "msa_networks", "clear_trusted_networks", "clear_internal_networks", "dns_available",
     "skip_rbl_checks", "whitelist_from", "welcomelist_from", "blacklist_from", "blocklist_from", "def_whitelist_from_rcvd",
     "def_welcomelist_from_rcvd", "whitelist_from_rcvd", "welcomelist_from_rcvd", "def_whitelist_auth", "def_welcomelist_auth",
@@ -187,7 +191,7 @@ const IGNORED_KEYWORDS: &[&str] = &[
     "all_spam_to", "blacklist_to", "blocklist_to", "uridnsbl", "urirhsbl", "urirhssub", "uridnssub", "urinsrhsbl",
     "urinsrhssub", "urifullnsrhsbl", "urifullnsrhssub", "uridnsbl_skip_domain", "uridnsbl_max_domains", "askdns",
     "hashbl_acl_freemail", "hashbl_acl_email", "hashbl_ignore", "hashbl_email_domain_alias", "hashbl_email_regex",
-    "hashbl_email_welcomelist", "hashbl_email_whitelist", "redirector_pattern", "url_shortener", "url_shortener_get",
+    "hashbl_email_welcomelist", "hashbl_email_whitelist", "url_shortener", "url_shortener_get",
     "freemail_import_welcomelist_auth", "freemail_import_whitelist_auth", "freemail_import_def_welcomelist_auth",
     "freemail_import_def_whitelist_auth", "freemail_max_body_emails", "freemail_max_body_freemails",
     "freemail_skip_when_over_max", "freemail_skip_bulk_envfrom", "dkim_minimum_key_bits", "adsp_override",
@@ -382,6 +386,26 @@ impl RawConfig {
             "freemail_whitelist" | "freemail_welcomelist" => {
                 self.freemail_welcomelist.extend(value.split_whitespace().map(|d| d.to_ascii_lowercase()))
             }
+            "util_rb_tld" | "util_rb_2tld" | "util_rb_3tld" => {
+                let labels = match key {
+                    "util_rb_tld" => 1,
+                    "util_rb_2tld" => 2,
+                    _ => 3,
+                };
+                let names: Vec<&str> = value.split_whitespace().collect();
+                if names.is_empty() || names.iter().any(|n| n.split('.').count() != labels || n.split('.').any(str::is_empty)) {
+                    bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs names of {labels} label(s): {value}"));
+                    return;
+                }
+                let set = match labels {
+                    1 => &mut self.registry.tlds,
+                    2 => &mut self.registry.two_level,
+                    _ => &mut self.registry.three_level,
+                };
+                // SpamAssassin lowercases through idn_to_ascii; Unicode labels are kept as UTF-8
+                set.extend(names.iter().map(|n| n.to_lowercase()));
+            }
+            "redirector_pattern" => self.redirector_patterns.push((value.to_string(), at.clone())),
             "required_score" => match value.parse::<f64>() {
                 Ok(v) => self.required_score = Some(v),
                 Err(_) => bad(&mut self.diagnostics, at, Severity::Error, format!("required_score is not a number: {value}")),

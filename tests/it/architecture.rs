@@ -27,8 +27,10 @@ const PURE: &[&str] = &[
     "src/rules/header_get.rs",
     "src/rules/html.rs",
     "src/rules/message.rs",
+    "src/rules/mime_header.rs",
     "src/rules/parse.rs",
     "src/rules/perl_regex.rs",
+    "src/rules/registry.rs",
     "src/rules/rspamd",
     "src/rules/uri.rs",
     // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs

@@ -154,6 +154,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
     ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_FRI", "EUC bytes labelled iso-2022-jp"),
     ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_SUN", "EUC bytes labelled iso-2022-jp"),
     ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_WED", "EUC bytes labelled iso-2022-jp"),
+    // same message: SpamAssassin's rendered text keeps none of its ASCII (a body rule /itojun/
+    // misses, a rawbody one hits), so it parses no URI from the text where we find one
+    ("nice_cjk_iso-2022-jp.2", "__DOS_HAS_ANY_URI", "EUC bytes labelled iso-2022-jp"),
+    ("nice_cjk_iso-2022-jp.2", "__HAS_ANY_URI", "EUC bytes labelled iso-2022-jp"),
+    ("nice_cjk_iso-2022-jp.2", "__HAS_URI", "EUC bytes labelled iso-2022-jp"),
+    ("nice_cjk_iso-2022-jp.2", "__LOCAL_PP_NONPPURL", "EUC bytes labelled iso-2022-jp"),
     ("nice_cjk_iso-2022-jp.2", "__DOS_REF_TODAY", "EUC bytes labelled iso-2022-jp"),
     ("nice_cjk_iso-2022-jp.2", "__HIGHBITS", "EUC bytes labelled iso-2022-jp"),
     ("nice_cjk_iso-2022-jp.2", "__SINGLE_WORD_LINE", "EUC bytes labelled iso-2022-jp"),

@@ -144,12 +144,10 @@ fn decide(rule: &Rule) -> Decision {
                 Target::RawBody => "rawbody",
                 Target::Full => "full",
                 Target::Uri => "uri",
+                Target::MimeHeader { .. } => "mimeheader",
             };
             (keyword, rule.source_text.as_str())
         }
-        // Rspamd runs uri and mimeheader rules itself; mailward's engine does not (yet), so the
-        // pattern comes from the rule text.
-        RuleBody::Unsupported { kind, .. } if kind == "uri" || kind == "mimeheader" => (rule.kind, rule.source_text.as_str()),
         RuleBody::Exists { header, .. } => return Decision::Write(format!("header {} exists:{header}", rule.name)),
         RuleBody::Meta { .. } => return Decision::Write(format!("meta {} {}", rule.name, rule.source_text)),
         RuleBody::Eval { function, args } => {

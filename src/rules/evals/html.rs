@@ -1,0 +1,159 @@
+//! HTMLEval over each HTML part's results: tags seen and their balance, source length, and the
+//! text of titles, anchors and comments.
+//!
+//! Absent on purpose: what HTML.pm derives from text styling and layout (image areas, invisible
+//! text, font sizes), which needs its full style tracking.
+
+use crate::rules::engine::RuleSet;
+use crate::rules::html::HtmlStats;
+use crate::rules::message::MessageView;
+
+/// The `html_eval`/`html_range` tests HTML.pm's results answer here.
+const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio", "bad_tag_ratio", "closed_extra_ratio"];
+const FLAG_TESTS: &[&str] = &["html", "embeds", "form_action_mailto", "font_face_bad"];
+const TEXT_TESTS: &[&str] = &["title", "anchor", "comment"];
+
+pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
+    Some(match function {
+        "html_test" => args.len() == 1 && FLAG_TESTS.contains(&args[0].as_str()),
+        "html_tag_exists" => args.len() == 1,
+        "html_tag_balance" => args.len() == 2 && parse_comparison(&args[1]).is_some(),
+        "html_eval" => args.len() == 2 && NUMERIC_TESTS.contains(&args[0].as_str()) && parse_comparison(&args[1]).is_some(),
+        "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
+        "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
+        "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
+        "check_iframe_src" => args.is_empty(),
+        "html_image_only" | "html_image_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
+        _ => return None,
+    })
+}
+
+pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
+    let renders = view.html_renders();
+    let parts: Vec<&HtmlStats> = renders.iter().filter_map(|r| r.stats.as_ref()).collect();
+    Some(match function {
+        "html_test" => parts.iter().any(|h| args[0] == "html" || h.flag(&args[0]) == Some(true)),
+        "html_tag_exists" => parts.iter().any(|h| h.inside.contains_key(&args[0])),
+        "html_tag_balance" => {
+            let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
+            parts.iter().any(|h| h.inside.get(&args[0]).is_some_and(|&v| compare(v as f64, op, rhs)))
+        }
+        "html_eval" => {
+            let Some((op, rhs)) = parse_comparison(&args[1]) else { return Some(false) };
+            parts.iter().any(|h| h.number(&args[0]).is_some_and(|v| compare(v, op, rhs)))
+        }
+        "html_range" => {
+            let min: f64 = args[1].parse().unwrap_or(0.0);
+            let max = args.get(2).filter(|m| *m != "inf").and_then(|m| m.parse::<f64>().ok());
+            parts.iter().any(|h| h.number(&args[0]).is_some_and(|v| v > min && max.is_none_or(|max| v <= max)))
+        }
+        "html_text_match" => {
+            let Ok(re) = crate::rules::perl_regex::compile_parts(&args[1], "") else { return Some(false) };
+            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(crate::rules::perl_regex::latin1(t)))))
+        }
+        "html_title_subject_ratio" => {
+            let subject = view.get("Subject").unwrap_or_default();
+            if subject.is_empty() {
+                return Some(false);
+            }
+            let ratio: f64 = args[0].parse().unwrap_or(0.0);
+            parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
+        }
+        "check_iframe_src" => parts.iter().any(|h| h.iframe_src),
+        "html_image_ratio" => {
+            // non-space characters of the rendered text per pixel of declared image area
+            let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
+            renders.iter().filter_map(|r| r.stats.as_ref().map(|s| (r, s))).any(|(r, s)| {
+                if s.image_area == 0 {
+                    return false;
+                }
+                let non_space = String::from_utf8_lossy(&r.text).chars().filter(|c| !c.is_whitespace()).count();
+                let ratio = non_space as f64 / s.image_area as f64;
+                ratio > min && ratio <= max
+            })
+        }
+        "html_image_only" => {
+            let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
+            parts.iter().any(|h| h.inside.contains_key("img") && h.length as f64 > min && h.length as f64 <= max)
+        }
+        _ => return None,
+    })
+}
+
+fn texts<'h>(h: &'h HtmlStats, test: &str) -> &'h [Vec<u8>] {
+    match test {
+        "title" => &h.title,
+        "anchor" => &h.anchor,
+        _ => &h.comment,
+    }
+}
+
+/// The Perl expression tail `'< 512'`, `'!= 0'`, `'>= 3'`: (operator, number).
+fn parse_comparison(expr: &str) -> Option<(&'static str, f64)> {
+    let e = expr.trim();
+    let op = ["<=", ">=", "==", "!=", "<", ">"].into_iter().find(|op| e.starts_with(op))?;
+    Some((op, e[op.len()..].trim().parse().ok()?))
+}
+
+fn compare(v: f64, op: &str, rhs: f64) -> bool {
+    match op {
+        "<=" => v <= rhs,
+        ">=" => v >= rhs,
+        "==" => v == rhs,
+        "!=" => v != rhs,
+        "<" => v < rhs,
+        _ => v > rhs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(function: &str, args: &[&str], msg: &str) -> bool {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(supports(function, &args), Some(true), "{function}{args:?}");
+        let (set, _) = RuleSet::from_text("t.cf", "");
+        run(function, &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+    }
+
+    const HTML: &str = "Subject: hi\nContent-Type: text/html\n\n<html><head><title>A rather long title</title></head><body><!-- note --><a href=\"http://x.example/\">click <img src=\"a.gif\"></a><center>x</body></html>\n";
+
+    #[test]
+    fn html_results_answer_htmleval() {
+        assert!(hit("html_test", &["html"], HTML));
+        assert!(!hit("html_test", &["html"], "Subject: hi\n\nplain\n"));
+        assert!(hit("html_tag_exists", &["center"], HTML));
+        assert!(!hit("html_tag_exists", &["script"], HTML));
+        assert!(hit("html_tag_balance", &["center", "!= 0"], HTML));
+        assert!(!hit("html_tag_balance", &["body", "!= 0"], HTML));
+        assert!(hit("html_eval", &["length", "< 512"], HTML));
+        assert!(hit("html_range", &["length", "100", "200"], HTML));
+        assert!(hit("html_text_match", &["anchor", "<img>"], HTML));
+        assert!(hit("html_text_match", &["comment", "<!.*?>"], HTML));
+        assert!(!hit("html_text_match", &["title", ".{120}"], HTML));
+        assert!(hit("html_title_subject_ratio", &["3.5"], HTML));
+        assert!(hit("html_image_only", &["100", "200"], HTML));
+        let odd = "Subject: x\nContent-Type: text/html\n\n</b><font face=\"Arial, Helvetica\">a</font><font face=\"{x}\">b</font><form action=\"MailTo:x@example.com\"></form><embed src=x>\n";
+        assert!(hit("html_test", &["font_face_bad"], odd));
+        assert!(hit("html_test", &["form_action_mailto"], odd));
+        assert!(hit("html_test", &["embeds"], odd));
+        assert!(!hit("html_test", &["embeds"], HTML));
+        assert!(!hit("check_iframe_src", &[], HTML));
+        assert!(hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\"http://x.example/\"></iframe>\n"));
+        assert!(!hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\" \"></iframe>\n"));
+        // 8 tags, one end tag closing nothing, one not an element (embed)
+        assert!(hit("html_range", &["closed_extra_ratio", "0.09", "inf"], odd));
+        assert!(hit("html_range", &["bad_tag_ratio", "0.1", "0.2"], odd));
+        // no image declares both width and height: no area, no ratio
+        assert!(!hit("html_image_ratio", &["0.000", "1"], HTML));
+        let sized = "Subject: x\nContent-Type: text/html\n\n<p>see this</p><img src=a.gif width=100 height=50%>\n";
+        // 7 non-space characters over 100 x 300 pixels
+        assert!(hit("html_image_ratio", &["0.0002", "0.0004"], sized));
+        // 10 tags; <b>V</b>i<i>agra</i> continues a word twice
+        let obfu = "Subject: x\nContent-Type: text/html\n\n<html><body><b>V</b>i<i>agra</i> <foo>x</foo></body></html>\n";
+        assert!(hit("html_range", &["obfuscation_ratio", "0.1", "0.2"], obfu));
+        // 5 distinct names, one (foo) not an element
+        assert!(hit("html_range", &["non_element_ratio", "0.1", "0.2"], obfu));
+    }
+}
