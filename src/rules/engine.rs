@@ -257,7 +257,8 @@ impl RuleSet {
     pub fn score(&self, message: &[u8], facts: &NetworkFacts) -> Report {
         let truncated = message.len() > self.max_message_size;
         let message = if truncated { &message[..self.max_message_size] } else { message };
-        let view = MessageView::parse(message);
+        let mut view = MessageView::parse(message);
+        view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
         for (i, rule) in self.rules.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! `$pms->get()` for header rules: pseudo-headers (`ALL`, `ToCc`, `MESSAGEID`) and the
-//! `:raw :addr :name :first :last` modifiers. Requests this engine cannot answer without relay
-//! parsing or a TLD list are refused at load time (see `header_request_support`).
+//! `:raw :addr :name :first :last` modifiers; the relay pseudo-headers come from `pseudo_headers`.
+//! Requests this engine cannot answer without a TLD list are refused at load time (see
+//! `header_request_support`).
 
 use super::message::MessageView;
 
@@ -15,19 +16,15 @@ struct Mods {
 
 /// Why a header request is unsupported, or None when the engine answers it like SpamAssassin.
 pub fn header_request_support(request: &str) -> Option<String> {
-    let mut parts = request.split(':');
-    let name = parts.next().unwrap_or("");
-    for m in parts {
+    // every header name is answered (plain, `ALL`, `ToCc`, `MESSAGEID` or a relay pseudo-header)
+    for m in request.split(':').skip(1) {
         match m {
             "raw" | "addr" | "name" | "first" | "last" | "" => {}
             "host" | "domain" | "ip" | "revip" => return Some(format!("header modifier :{m} (needs the TLD list and host parsing)")),
             other => return Some(format!("unknown header modifier :{other}")),
         }
     }
-    let lower = name.to_ascii_lowercase();
-    if lower.starts_with("x-spam-relays-") || lower.starts_with("all-") || lower == "envelopefrom" {
-        return Some(format!("pseudo-header {name} (needs received-header relay parsing)"));
-    }
+    // the relay pseudo-headers (`pseudo_headers.rs`) are answered; other names are plain headers
     None
 }
 
@@ -65,6 +62,11 @@ pub fn get(view: &MessageView, request: &str) -> Option<Vec<u8>> {
             }
             out
         });
+    } else if let Some(p) = super::pseudo_headers::values(view, name, m.raw) {
+        match p {
+            super::pseudo_headers::Pseudo::Whole(v) => return v,
+            super::pseudo_headers::Pseudo::Values(v) => v,
+        }
     } else if name.eq_ignore_ascii_case("ToCc") {
         let mut v = fetch("To");
         v.extend(fetch("Cc"));

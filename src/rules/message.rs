@@ -62,6 +62,9 @@ pub struct MessageView {
     latin: [OnceLock<Vec<String>>; 3],
     full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
+    /// The `originating_ip_headers` setting; the engine fills it in before the first rule runs.
+    pub originating_ip_headers: Vec<String>,
+    relays: OnceLock<super::relays::Relays>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
 }
 
@@ -503,6 +506,8 @@ impl MessageView {
             latin: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
             full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
+            originating_ip_headers: Vec::new(),
+            relays: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -545,6 +550,20 @@ impl MessageView {
             cache.insert(request.to_string(), v.clone());
         }
         v
+    }
+
+    /// The relays of the Received headers, parsed on first use.
+    pub fn relays(&self) -> &super::relays::Relays {
+        self.relays.get_or_init(|| {
+            let strip = |mut v: Vec<u8>| {
+                v.pop();
+                String::from_utf8_lossy(&v).into_owned()
+            };
+            let received: Vec<String> = self.header_values("Received").into_iter().map(strip).collect();
+            // each setting names one header; SpamAssassin reads its last instance
+            let originating: Vec<String> = self.originating_ip_headers.iter().filter_map(|h| self.header_values(h).pop()).map(strip).collect();
+            super::relays::parse_relays(&received, &originating)
+        })
     }
 
     fn html_renders(&self) -> &Vec<HtmlRender> {

@@ -29,6 +29,8 @@ pub mod load;
 pub mod message;
 pub mod parse;
 pub mod perl_regex;
+pub mod pseudo_headers;
+pub mod relays;
 pub mod rspamd;
 pub mod uri;
 

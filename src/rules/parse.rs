@@ -169,6 +169,8 @@ pub struct RawConfig {
     pub replace_rules: HashSet<String>,
     pub freemail_domains: Vec<String>,
     pub freemail_welcomelist: Vec<String>,
+    /// Headers whose IP becomes a synthetic oldest relay (`originating_ip_headers`).
+    pub originating_ip_headers: Vec<String>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -382,6 +384,8 @@ impl RawConfig {
             "freemail_whitelist" | "freemail_welcomelist" => {
                 self.freemail_welcomelist.extend(value.split_whitespace().map(|d| d.to_ascii_lowercase()))
             }
+            "originating_ip_headers" => self.originating_ip_headers.extend(value.split_whitespace().map(str::to_string)),
+            "clear_originating_ip_headers" => self.originating_ip_headers.clear(),
             "required_score" => match value.parse::<f64>() {
                 Ok(v) => self.required_score = Some(v),
                 Err(_) => bad(&mut self.diagnostics, at, Severity::Error, format!("required_score is not a number: {value}")),

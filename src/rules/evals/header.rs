@@ -1,5 +1,5 @@
 //! HeaderEval and FreeMail: header counts, illegal characters, all-caps subjects, missing To,
-//! free-mail senders.
+//! free-mail senders (header and envelope).
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
@@ -7,8 +7,9 @@ use crate::rules::message::MessageView;
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
         "check_header_count_range" | "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
-        // check_freemail_from also reads the envelope sender, which needs relay parsing
-        "check_freemail_header" => args.len() == 1 && !args[0].eq_ignore_ascii_case("EnvelopeFrom"),
+        "check_freemail_header" => args.len() == 1,
+        // the optional regex argument is not used by Debian's rules
+        "check_freemail_from" => args.is_empty(),
         "subject_is_all_caps" | "check_for_missing_to_header" => true,
         _ => return None,
     })
@@ -21,6 +22,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
             to.is_none_or(|v| v.is_empty())
         }
         "check_freemail_header" => freemail_in(view, &args[0], set),
+        "check_freemail_from" => all_from_addrs(view).iter().any(|a| is_freemail(&a.to_lowercase(), set)),
         "check_header_count_range" => {
             // distinct decoded values, as HeaderEval counts them
             let values: std::collections::HashSet<Vec<u8>> = view
@@ -47,6 +49,34 @@ fn freemail_in(view: &MessageView, header: &str, set: &RuleSet) -> bool {
         let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
         is_freemail(&a, set)
     })
+}
+
+/// `PerMsgStatus::all_from_addrs`: the first Resent-From's addresses, else those of From,
+/// Envelope-Sender, Resent-Sender, X-Envelope-From and the envelope sender, dots squeezed.
+fn all_from_addrs(view: &MessageView) -> Vec<String> {
+    let addrs = |request: &str| -> Vec<String> {
+        let v = view.get(request).unwrap_or_default();
+        v.split(|&b| b == b'\n').filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    };
+    let resent = addrs("Resent-From:first:addr");
+    if !resent.is_empty() {
+        return resent;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for h in ["From", "Envelope-Sender", "Resent-Sender", "X-Envelope-From", "EnvelopeFrom"] {
+        for a in addrs(&format!("{h}:addr")) {
+            let mut squeezed = String::with_capacity(a.len());
+            for c in a.chars() {
+                if !(c == '.' && squeezed.ends_with('.')) {
+                    squeezed.push(c);
+                }
+            }
+            if !out.contains(&squeezed) {
+                out.push(squeezed);
+            }
+        }
+    }
+    out
 }
 
 /// FreeMail's `_is_freemail`: listed domain or wildcard, minus welcomelists and role accounts.
