@@ -578,20 +578,14 @@ fn generic_shapes(s: &str, f: &mut Fields) -> Flow {
     if is(re!(r"with (?:POP3|IMAP)"), s) {
         return Flow::Skip(Parsed::Fetcher);
     }
-    if let Some(c) = caps(re!(r"^(\S+) \((?:HELO|EHLO) ([^\)]*)\) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s) {
+    // these two capture the ident with its '@'
+    let with_at = caps(re!(r"^(\S+) \((?:HELO|EHLO) ([^\)]*)\) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s)
+        .map(|c| [c[1].clone(), c[2].clone(), c[3].clone(), c[4].clone(), c[5].clone()])
+        .or_else(|| caps(re!(r"^(\S+) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s).map(|c| [c[1].clone(), c[1].clone(), c[2].clone(), c[3].clone(), c[4].clone()]));
+    if let Some([rdns, helo, ident, ip, by]) = with_at {
         f.looked_up_dns = true;
-        set!(f, c; rdns = 1, helo = 2, ident = 3, ip = 4, by = 5);
-        if let Some(i) = f.ident.strip_suffix('@') {
-            f.ident = i.to_string();
-        }
-        return Flow::Enough;
-    }
-    if let Some(c) = caps(re!(r"^(\S+) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s) {
-        f.looked_up_dns = true;
-        set!(f, c; rdns = 1, helo = 1, ident = 2, ip = 3, by = 4);
-        if let Some(i) = f.ident.strip_suffix('@') {
-            f.ident = i.to_string();
-        }
+        (f.rdns, f.helo, f.ip, f.by) = (rdns, helo, ip, by);
+        f.ident = ident.strip_suffix('@').unwrap_or(&ident).to_string();
         return Flow::Enough;
     }
     if s.contains(" with http for ") {
@@ -776,16 +770,57 @@ pub(crate) fn compile_patterns_in(src: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn relay(line: &str) -> String {
-        match parse_received_line(line) {
-            Parsed::Relay(r) => r.as_string(),
-            other => format!("{other:?}"),
-        }
-    }
+    use crate::rules::message::MessageView;
 
     #[test]
     fn every_pattern_compiles() {
         assert!(compile_patterns_in(include_str!("relays.rs")) > 100);
+    }
+
+    /// What SpamAssassin's tags and relay checks show for one message.
+    fn render(headers: &str) -> String {
+        let msg = format!("{headers}From: a@example.com\nTo: b@example.net\nSubject: x\nMessage-ID: <1@x>\n\nbody\n");
+        let mut view = MessageView::parse(msg.as_bytes());
+        view.originating_ip_headers = vec!["X-Yahoo-Post-IP".into(), "X-Originating-IP".into(), "X-Apparently-From".into()];
+        let r = view.relays();
+        assert_eq!(r.trusted_str(), r.internal_str(), "without trusted_networks, internal = trusted");
+        assert_eq!(r.untrusted_str(), r.external_str());
+        let mut checks = Vec::new();
+        let all_trusted = !r.trusted.is_empty() && r.untrusted.is_empty() && r.unparseable == 0;
+        let none = r.trusted.is_empty() && r.untrusted.is_empty() && r.unparseable == 0;
+        for (hit, name) in [(all_trusted, "T_ALLTRUSTED"), (none, "T_NORELAYS"), (r.unparseable > 0, "T_UNP")] {
+            if hit {
+                checks.push(name);
+            }
+        }
+        format!("trusted: {}\nuntrusted: {}\nchecks: {}", r.trusted_str(), r.untrusted_str(), checks.join(","))
+    }
+
+    /// Every block of `received_headers.txt` (SpamAssassin's own output) is reproduced.
+    #[test]
+    fn received_headers_parse_as_spamassassin_parses_them() {
+        let data = include_str!("../../tests/data/received_headers.txt");
+        let mut failures = Vec::new();
+        let mut n = 0;
+        for block in data.split("\n\n").filter(|b| !b.trim_start().starts_with('#') && !b.trim().is_empty()) {
+            let lines: Vec<&str> = block.trim_matches('\n').lines().collect();
+            let split = lines.iter().position(|l| l.starts_with("trusted: ")).expect("block has expectations");
+            let headers: String = lines[..split].iter().map(|l| format!("{l}\n")).collect();
+            let expected = lines[split..].join("\n");
+            let got = render(&headers);
+            let norm = |s: &str| s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+            if norm(&got) != norm(&expected) {
+                failures.push(format!("{headers}expected:\n{expected}\ngot:\n{got}\n"));
+            }
+            n += 1;
+        }
+        assert!(n > 120, "{n} blocks");
+        assert!(failures.is_empty(), "{} of {n} differ:\n{}", failures.len(), failures.join("\n"));
+    }
+
+    #[test]
+    fn relay_string_has_spamassassin_field_order() {
+        let r = Relay { ip: "203.0.113.5".into(), rdns: "a.example".into(), helo: "h".into(), by: "mx".into(), envfrom: Some("x@y".into()), internal: true, ..Relay::default() };
+        assert_eq!(r.as_string(), "[ ip=203.0.113.5 rdns=a.example helo=h by=mx ident= envfrom=x@y intl=1 id= auth= msa=0 ]");
     }
 }
