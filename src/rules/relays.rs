@@ -55,7 +55,7 @@ pub(crate) fn caps(re: &Regex, s: &str) -> Option<Vec<String>> {
 }
 
 /// Replaces the first match of `re` in `s`; returns the groups when it matched.
-fn subst(re: &Regex, s: &mut String, with: &str) -> Option<Vec<String>> {
+pub(crate) fn subst(re: &Regex, s: &mut String, with: &str) -> Option<Vec<String>> {
     let c = re.captures(s).ok()??;
     let whole = c.get(0)?;
     let groups = (0..c.len()).map(|i| c.get(i).map(|m| m.as_str().to_string()).unwrap_or_default()).collect();

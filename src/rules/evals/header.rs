@@ -7,7 +7,8 @@ use crate::rules::message::MessageView;
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
         "check_header_count_range" | "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
-        "check_freemail_header" => args.len() == 1,
+        "check_freemail_header" => args.len() == 1 || (args.len() == 2 && fancy_regex::Regex::new(&args[1]).is_ok()),
+        "check_for_to_in_subject" => matches!(args.first().map(String::as_str), Some("user" | "address")),
         // the optional regex argument is not used by Debian's rules
         "check_freemail_from" => args.is_empty(),
         "subject_is_all_caps" | "check_for_missing_to_header" => true,
@@ -21,7 +22,8 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
             let to = view.get("To").or_else(|| view.get("Apparently-To"));
             to.is_none_or(|v| v.is_empty())
         }
-        "check_freemail_header" => freemail_in(view, &args[0], set),
+        "check_freemail_header" => freemail_in(view, &args[0], args.get(1), set),
+        "check_for_to_in_subject" => to_in_subject(view, &args[0]),
         "check_freemail_from" => all_from_addrs(view).iter().any(|a| is_freemail(&a.to_lowercase(), set)),
         "check_header_count_range" => {
             // distinct decoded values, as HeaderEval counts them
@@ -43,12 +45,33 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
     })
 }
 
-fn freemail_in(view: &MessageView, header: &str, set: &RuleSet) -> bool {
+/// FreeMail `check_freemail_header`: a free-mail address in `header`, matching `regex` if given.
+fn freemail_in(view: &MessageView, header: &str, regex: Option<&String>, set: &RuleSet) -> bool {
     let Some(v) = view.get(&format!("{header}:addr")) else { return false };
+    let re = regex.and_then(|r| fancy_regex::Regex::new(r).ok());
     v.split(|b| *b == b'\n').any(|addr| {
         let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
-        is_freemail(&a, set)
+        is_freemail(&a, set) && re.as_ref().is_none_or(|re| re.is_match(&a).unwrap_or(false))
     })
+}
+
+/// HeaderEval `check_for_to_in_subject`: the recipient's address ("address") or local part
+/// ("user") used as the Subject or as its salutation.
+fn to_in_subject(view: &MessageView, test: &str) -> bool {
+    let to = String::from_utf8_lossy(&view.get("To:addr").unwrap_or_default()).lines().next().unwrap_or_default().to_string();
+    if to.is_empty() {
+        return false;
+    }
+    // Perl's `$` also matches before the final newline of the joined values
+    let subject = String::from_utf8_lossy(&view.get("Subject").unwrap_or_default()).into_owned();
+    let subject = subject.strip_suffix('\n').unwrap_or(&subject);
+    let pattern = if test == "address" {
+        format!(r"(?i)\b{}\b", regex::escape(&to))
+    } else {
+        let user = regex::escape(to.split('@').next().unwrap_or_default());
+        format!(r"(?i)^(?:(?:re|fw):\s*(?:\w+\s+)?{user}\z|(?-i:{user})\s*[,:;!?-](?:\z|\s)|{user}\z|,\s*{user}[,:;!?-]\z)")
+    };
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(subject))
 }
 
 /// `PerMsgStatus::all_from_addrs`: the first Resent-From's addresses, else those of From,
