@@ -12,6 +12,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     let bound = |a: &String| a == "undef" || a.parse::<f64>().is_ok();
     Some(match function {
         "check_for_shifted_date" => args.len() == 2 && args.iter().all(bound),
+        "check_outlook_message_id" => true,
         _ => return None,
     })
 }
@@ -23,8 +24,21 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             let within = |a: &String, f: &dyn Fn(f64) -> bool| a == "undef" || a.parse::<f64>().is_ok_and(|h| f(h * 3600.0));
             within(&args[0], &|min| diff >= min) && within(&args[1], &|max| diff < max)
         }
+        "check_outlook_message_id" => outlook_message_id_mismatch(view),
         _ => return None,
     })
+}
+
+/// HeaderEval `check_outlook_message_id`: an Outlook-style Message-ID whose embedded timestamp
+/// matches neither the Date header nor the Received dates.
+fn outlook_message_id_mismatch(view: &MessageView) -> bool {
+    let text = |h: &str| String::from_utf8_lossy(&view.get(h).unwrap_or_default()).into_owned();
+    let Some(c) = caps(re!(r"^<[0-9a-f]{4}([0-9a-f]{8})\$[0-9a-f]{8}\$[0-9a-f]{8}\@"), &text("MESSAGEID")) else { return false };
+    let Ok(token) = i64::from_str_radix(&c[1], 16) else { return false };
+    // Outlook's clock: 0.0023283064365387 ticks per second since an epoch 27111902.83 ticks back
+    let off_by = |time: i64| (token - (time as f64 * 0.002_328_306_436_538_7 + 27_111_902.832_984_9) as i64).abs() >= 250;
+    // SpamAssassin parses the whole Received text: its first date-like run wins
+    off_by(parse_rfc822_date(&text("Date")).unwrap_or(0)) && off_by(parse_rfc822_date(&text("Received")).unwrap_or(0))
 }
 
 /// `_check_date_diff`: Date minus the Received time closest to it, in seconds (0 when either is

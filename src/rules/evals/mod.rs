@@ -8,16 +8,30 @@
 mod dates;
 mod header;
 mod mime;
+mod ratware;
+mod recipients;
 mod relays;
 
 use super::engine::RuleSet;
 use super::message::MessageView;
 
 pub fn is_supported(function: &str, args: &[String]) -> bool {
-    header::supports(function, args).or_else(|| mime::supports(function, args)).or_else(|| relays::supports(function, args)).or_else(|| dates::supports(function, args)).unwrap_or(false)
+    header::supports(function, args)
+        .or_else(|| mime::supports(function, args))
+        .or_else(|| relays::supports(function, args))
+        .or_else(|| dates::supports(function, args))
+        .or_else(|| recipients::supports(function, args))
+        .or_else(|| ratware::supports(function, args))
+        .unwrap_or(false)
 }
 
 pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> f64 {
-    let hit = header::run(function, args, view, set).or_else(|| mime::run(function, args, view, set)).or_else(|| relays::run(function, args, view, set)).or_else(|| dates::run(function, args, view, set)).unwrap_or(false);
+    let hit = header::run(function, args, view, set)
+        .or_else(|| mime::run(function, args, view, set))
+        .or_else(|| relays::run(function, args, view, set))
+        .or_else(|| dates::run(function, args, view, set))
+        .or_else(|| recipients::run(function, args, view, set))
+        .or_else(|| ratware::run(function, args, view, set))
+        .unwrap_or(false);
     if hit { 1.0 } else { 0.0 }
 }
