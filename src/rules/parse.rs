@@ -171,8 +171,28 @@ pub struct RawConfig {
     pub freemail_welcomelist: Vec<String>,
     /// Headers whose IP becomes a synthetic oldest relay (`originating_ip_headers`).
     pub originating_ip_headers: Vec<String>,
+    /// `enlist_addrlist (NAME) ...`: each list's lowercased glob patterns with their anchored,
+    /// compiled form, in the order they were added.
+    pub addr_lists: HashMap<String, Vec<(String, regex::Regex)>>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// An address-list glob as `Conf::Parser::add_to_addrlist` compiles it: `*` any run, `?` one
+/// character, everything else literal, anchored at both ends.
+fn addr_glob(addr: &str) -> regex::Regex {
+    let mut re = String::from("^");
+    for c in addr.chars() {
+        match c {
+            '\0' | '\\' | '(' => re.push('_'),
+            '*' if re.ends_with(".*") => {}
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).expect("escaped glob is a valid regex")
 }
 
 /// Settings this engine reads or knows to be irrelevant to scoring; other keywords get a note.
@@ -386,6 +406,18 @@ impl RawConfig {
             }
             "originating_ip_headers" => self.originating_ip_headers.extend(value.split_whitespace().map(str::to_string)),
             "clear_originating_ip_headers" => self.originating_ip_headers.clear(),
+            "enlist_addrlist" | "delist_addrlist" => match value.strip_prefix('(').and_then(|v| v.split_once(')')) {
+                Some((list, addrs)) if !list.is_empty() && addrs.starts_with(char::is_whitespace) => {
+                    let entries = self.addr_lists.entry(list.to_string()).or_default();
+                    for addr in addrs.split_whitespace().map(str::to_lowercase) {
+                        entries.retain(|(a, _)| *a != addr);
+                        if key == "enlist_addrlist" {
+                            entries.push((addr.clone(), addr_glob(&addr)));
+                        }
+                    }
+                }
+                _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs (LISTNAME) and addresses: {value}")),
+            },
             "required_score" => match value.parse::<f64>() {
                 Ok(v) => self.required_score = Some(v),
                 Err(_) => bad(&mut self.diagnostics, at, Severity::Error, format!("required_score is not a number: {value}")),
@@ -407,6 +439,12 @@ impl RawConfig {
                     Err(e) => bad(&mut self.diagnostics, at, Severity::Error, format!("cannot include {value}: {e}")),
                 }
             }
+            "trusted_networks" | "internal_networks" | "msa_networks" => bad(
+                &mut self.diagnostics,
+                at,
+                Severity::Note,
+                format!("{key} is not applied: relays are trusted up to the first public, unauthenticated hop, as SpamAssassin infers without it"),
+            ),
             k if IGNORED_KEYWORDS.contains(&k) || k.starts_with("bayes_") || k.starts_with("dkim_") || k.starts_with("spf_") || k.starts_with("txrep_") || k.starts_with("auto_") || k.starts_with("dns_") || k.starts_with("pyzor_") || k.starts_with("razor_") || k.starts_with("dcc_") || k.starts_with("uridnsbl_") || k.starts_with("freemail_") || k.starts_with("hashbl_") || k.starts_with("shortcircuit") || k.starts_with("def_") || k.starts_with("url_shortener") => {}
             _ => bad(&mut self.diagnostics, at, Severity::Note, format!("directive {key} is not used by this engine")),
         }

@@ -76,7 +76,7 @@ fn to_in_subject(view: &MessageView, test: &str) -> bool {
 
 /// `PerMsgStatus::all_from_addrs`: the first Resent-From's addresses, else those of From,
 /// Envelope-Sender, Resent-Sender, X-Envelope-From and the envelope sender, dots squeezed.
-fn all_from_addrs(view: &MessageView) -> Vec<String> {
+pub(super) fn all_from_addrs(view: &MessageView) -> Vec<String> {
     let addrs = |request: &str| -> Vec<String> {
         let v = view.get(request).unwrap_or_default();
         v.split(|&b| b == b'\n').filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()

@@ -5,6 +5,7 @@
 //! Each family answers `supports(function, args)` with `None` when the function is not its own,
 //! and `run` with `None` likewise; a new family adds one line to each chain below.
 
+mod addr_lists;
 mod dates;
 mod header;
 mod mime;
@@ -22,6 +23,7 @@ pub fn is_supported(function: &str, args: &[String]) -> bool {
         .or_else(|| dates::supports(function, args))
         .or_else(|| recipients::supports(function, args))
         .or_else(|| ratware::supports(function, args))
+        .or_else(|| addr_lists::supports(function, args))
         .unwrap_or(false)
 }
 
@@ -32,6 +34,7 @@ pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -
         .or_else(|| dates::run(function, args, view, set))
         .or_else(|| recipients::run(function, args, view, set))
         .or_else(|| ratware::run(function, args, view, set))
+        .or_else(|| addr_lists::run(function, args, view, set))
         .unwrap_or(false);
     if hit { 1.0 } else { 0.0 }
 }
