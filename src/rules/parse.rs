@@ -174,8 +174,19 @@ pub struct RawConfig {
     /// `enlist_addrlist (NAME) ...`: each list's lowercased glob patterns with their anchored,
     /// compiled form, in the order they were added.
     pub addr_lists: HashMap<String, Vec<(String, regex::Regex)>>,
+    /// `welcomelist_from_rcvd` and `def_welcomelist_from_rcvd`: per list, each address glob with
+    /// the relay domains (or `[IP]`s) it must arrive through.
+    pub rcvd_lists: HashMap<String, Vec<RcvdListEntry>>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One `welcomelist_from_rcvd` address: its glob, compiled, and the relays that vouch for it.
+#[derive(Debug, Clone)]
+pub struct RcvdListEntry {
+    pub addr: String,
+    pub re: regex::Regex,
+    pub domains: Vec<String>,
 }
 
 /// An address-list glob as `Conf::Parser::add_to_addrlist` compiles it: `*` any run, `?` one
@@ -406,14 +417,45 @@ impl RawConfig {
             }
             "originating_ip_headers" => self.originating_ip_headers.extend(value.split_whitespace().map(str::to_string)),
             "clear_originating_ip_headers" => self.originating_ip_headers.clear(),
-            "enlist_addrlist" | "delist_addrlist" => match value.strip_prefix('(').and_then(|v| v.split_once(')')) {
+            "welcomelist_from" | "whitelist_from" | "blocklist_from" | "blacklist_from" | "welcomelist_allows_relays" | "whitelist_allows_relays"
+            | "unwelcomelist_from" | "unwhitelist_from" | "unblocklist_from" | "unblacklist_from" => {
+                // the list is named after the current spelling of the setting
+                let remove = key.starts_with("un");
+                let list = key.trim_start_matches("un").replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
+                let entries = self.addr_lists.entry(list).or_default();
+                for addr in value.split_whitespace().map(str::to_lowercase) {
+                    entries.retain(|(a, _)| *a != addr);
+                    if !remove {
+                        entries.push((addr.clone(), addr_glob(&addr)));
+                    }
+                }
+            }
+            "welcomelist_from_rcvd" | "whitelist_from_rcvd" | "def_welcomelist_from_rcvd" | "def_whitelist_from_rcvd" => match value.split_whitespace().collect::<Vec<_>>()[..] {
+                [addr, domain] => {
+                    let list = key.replace("whitelist", "welcomelist");
+                    let (addr, domain) = (addr.to_lowercase(), domain.to_lowercase());
+                    let entries = self.rcvd_lists.entry(list).or_default();
+                    match entries.iter_mut().find(|e| e.addr == addr) {
+                        Some(e) => e.domains.push(domain),
+                        None => entries.push(RcvdListEntry { re: addr_glob(&addr), addr, domains: vec![domain] }),
+                    }
+                }
+                _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs an address and a relay domain: {value}")),
+            },
+            "unwelcomelist_from_rcvd" | "unwhitelist_from_rcvd" => {
+                for addr in value.split_whitespace().map(str::to_lowercase) {
+                    for list in ["welcomelist_from_rcvd", "def_welcomelist_from_rcvd"] {
+                        self.rcvd_lists.entry(list.into()).or_default().retain(|e| e.addr != addr);
+                    }
+                }
+            }
+            // SpamAssassin 4.0.1 has no delist_addrlist (it is ignored, as here)
+            "enlist_addrlist" => match value.strip_prefix('(').and_then(|v| v.split_once(')')) {
                 Some((list, addrs)) if !list.is_empty() && addrs.starts_with(char::is_whitespace) => {
                     let entries = self.addr_lists.entry(list.to_string()).or_default();
                     for addr in addrs.split_whitespace().map(str::to_lowercase) {
                         entries.retain(|(a, _)| *a != addr);
-                        if key == "enlist_addrlist" {
-                            entries.push((addr.clone(), addr_glob(&addr)));
-                        }
+                        entries.push((addr.clone(), addr_glob(&addr)));
                     }
                 }
                 _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs (LISTNAME) and addresses: {value}")),

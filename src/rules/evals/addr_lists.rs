@@ -1,29 +1,117 @@
-//! WLBLEval's named address lists (`enlist_addrlist`): is a sender or Reply-To address listed?
+//! WLBLEval: named address lists (`enlist_addrlist`), the welcome and block lists
+//! (`welcomelist_from`, `blocklist_from`) and the relay-checked welcome lists
+//! (`welcomelist_from_rcvd`, `def_welcomelist_from_rcvd`).
+
+use std::net::IpAddr;
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
+use crate::rules::parse::RcvdListEntry;
+use crate::rules::relays::Relay;
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
         "check_from_in_list" | "check_replyto_in_list" => args.len() == 1,
+        "check_from_in_blocklist" | "check_from_in_blacklist" | "check_from_in_welcomelist" | "check_from_in_whitelist" => true,
+        "check_from_in_default_welcomelist" | "check_from_in_default_whitelist" => true,
         _ => return None,
     })
 }
 
 pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> Option<bool> {
-    // SpamAssassin warns about an unknown list and does not hit
-    let Some(list) = set.raw.addr_lists.get(&args[0]) else { return Some(false) };
-    let listed = |addr: &str| {
-        let addr = addr.to_lowercase();
-        list.iter().any(|(key, re)| *key == addr || re.is_match(&addr))
-    };
+    let lists = &set.raw.addr_lists;
+    let from = || super::header::all_from_addrs(view);
+    let rcvd = |list: &str| set.raw.rcvd_lists.get(list).map(Vec::as_slice).unwrap_or_default();
     Some(match function {
-        "check_from_in_list" => super::header::all_from_addrs(view).iter().any(|a| listed(a)),
+        // SpamAssassin warns about an unknown list and does not hit
+        "check_from_in_list" => from().iter().any(|a| listed(lists.get(&args[0]), a)),
         "check_replyto_in_list" => {
             let v = view.get("Reply-To:addr").unwrap_or_default();
             let first = String::from_utf8_lossy(v.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
-            !first.is_empty() && listed(&first)
+            !first.is_empty() && listed(lists.get(&args[0]), &first)
+        }
+        "check_from_in_blocklist" | "check_from_in_blacklist" => from().iter().any(|a| listed(lists.get("blocklist_from"), a)),
+        "check_from_in_welcomelist" | "check_from_in_whitelist" => {
+            from().iter().any(|a| listed(lists.get("welcomelist_from"), a) || arrived_through_listed_relay(view, rcvd("welcomelist_from_rcvd"), a))
+        }
+        "check_from_in_default_welcomelist" | "check_from_in_default_whitelist" => {
+            from().iter().any(|a| arrived_through_listed_relay(view, rcvd("def_welcomelist_from_rcvd"), a))
         }
         _ => return None,
     })
+}
+
+/// `_check_welcomelist`: the address, lowercased, is a list key or matches one of its globs.
+fn listed(list: Option<&Vec<(String, regex::Regex)>>, addr: &str) -> bool {
+    let addr = addr.to_lowercase();
+    list.is_some_and(|l| l.iter().any(|(key, re)| *key == addr || re.is_match(&addr)))
+}
+
+/// `_check_welcomelist_rcvd` (the hit half): a listed address that came through one of its
+/// relays, judged on the first untrusted relay, or on every trusted one when all are trusted.
+fn arrived_through_listed_relay(view: &MessageView, list: &[RcvdListEntry], addr: &str) -> bool {
+    let r = view.relays();
+    let relays: &[Relay] = if r.untrusted.is_empty() { &r.trusted } else { &r.untrusted[..1] };
+    let addr = addr.to_lowercase();
+    list.iter().filter(|e| e.re.is_match(&addr)).any(|e| e.domains.iter().any(|d| relays.iter().any(|relay| relay_matches(relay, d))))
+}
+
+/// Does `relay` match a list's second field: `[IP]`, `[IP]/len`, `[a.b.c]` (a classful prefix)
+/// or a domain that its reverse DNS ends with?
+fn relay_matches(relay: &Relay, domain: &str) -> bool {
+    let Some(inner) = domain.strip_prefix('[') else {
+        let rdns = relay.rdns.to_lowercase();
+        return rdns == domain || rdns.ends_with(&format!(".{domain}"));
+    };
+    let Some((ip, rest)) = inner.split_once(']') else { return false };
+    let wanted = format!("{ip}{rest}");
+    if relay.ip.is_empty() || !(rest.is_empty() || rest.strip_prefix('/').is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))) {
+        return false;
+    }
+    let dotted = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if dotted(&wanted) && wanted.split('.').count() == 4 && wanted.split('.').all(|p| !p.is_empty()) {
+        return wanted == relay.ip;
+    }
+    if dotted(&wanted) {
+        // a classful subnet: "10.1" or "10.1." covers 10.1.*
+        return relay.ip.starts_with(&format!("{}.", wanted.trim_end_matches('.')));
+    }
+    let (net, len) = match wanted.split_once('/') {
+        Some((n, l)) => (n, l.parse::<u32>().ok()),
+        None => (wanted.as_str(), None),
+    };
+    match (net.parse::<IpAddr>(), relay.ip.parse::<IpAddr>()) {
+        (Ok(IpAddr::V4(n)), Ok(IpAddr::V4(a))) => within(u128::from(u32::from(n)), u128::from(u32::from(a)), len.unwrap_or(32).min(32), 32),
+        (Ok(IpAddr::V6(n)), Ok(IpAddr::V6(a))) => within(u128::from(n), u128::from(a), len.unwrap_or(128).min(128), 128),
+        _ => false,
+    }
+}
+
+/// Are the first `len` of `bits` bits of `net` and `addr` equal?
+fn within(net: u128, addr: u128, len: u32, bits: u32) -> bool {
+    len == 0 || (net ^ addr) >> (bits - len) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_list_entries_match_like_spamassassin() {
+        let relay = Relay { ip: "203.0.113.77".into(), rdns: "Out-3.Mail.Example.com".into(), ..Relay::default() };
+        for (entry, want) in [
+            ("example.com", true),
+            ("mail.example.com", true),
+            ("ample.com", false),
+            ("[203.0.113.77]", true),
+            ("[203.0.113.78]", false),
+            ("[203.0.113]", true),
+            ("[203.0.11]", false),
+            ("[203.0.113.0]/24", true),
+            ("[203.0.112.0]/24", false),
+            ("[2001:db8::1]", false),
+        ] {
+            assert_eq!(relay_matches(&relay, entry), want, "{entry}");
+        }
+    }
 }
