@@ -418,7 +418,8 @@ impl RawConfig {
             "originating_ip_headers" => self.originating_ip_headers.extend(value.split_whitespace().map(str::to_string)),
             "clear_originating_ip_headers" => self.originating_ip_headers.clear(),
             "welcomelist_from" | "whitelist_from" | "blocklist_from" | "blacklist_from" | "welcomelist_allows_relays" | "whitelist_allows_relays"
-            | "unwelcomelist_from" | "unwhitelist_from" | "unblocklist_from" | "unblacklist_from" => {
+            | "unwelcomelist_from" | "unwhitelist_from" | "unblocklist_from" | "unblacklist_from" | "welcomelist_to" | "whitelist_to"
+            | "blocklist_to" | "blacklist_to" | "more_spam_to" | "all_spam_to" => {
                 // the list is named after the current spelling of the setting
                 let remove = key.starts_with("un");
                 let list = key.trim_start_matches("un").replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
@@ -429,6 +430,23 @@ impl RawConfig {
                         entries.push((addr.clone(), addr_glob(&addr)));
                     }
                 }
+            }
+            // the whole value is one pattern, matched anywhere in the lowercased Subject
+            "welcomelist_subject" | "whitelist_subject" | "blocklist_subject" | "blacklist_subject" => {
+                let list = key.replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
+                let value = value.to_lowercase();
+                let mut re = String::new();
+                for c in value.chars() {
+                    match c {
+                        '*' if re.ends_with(".*") => {}
+                        '*' => re.push_str(".*"),
+                        '?' => re.push('.'),
+                        c => re.push_str(&regex::escape(&c.to_string())),
+                    }
+                }
+                let entries = self.addr_lists.entry(list).or_default();
+                entries.retain(|(a, _)| *a != value);
+                entries.push((value, regex::Regex::new(&re).expect("escaped glob is a valid regex")));
             }
             "welcomelist_from_rcvd" | "whitelist_from_rcvd" | "def_welcomelist_from_rcvd" | "def_whitelist_from_rcvd" => match value.split_whitespace().collect::<Vec<_>>()[..] {
                 [addr, domain] => {

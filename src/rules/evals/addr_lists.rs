@@ -1,19 +1,22 @@
 //! WLBLEval: named address lists (`enlist_addrlist`), the welcome and block lists
 //! (`welcomelist_from`, `blocklist_from`) and the relay-checked welcome lists
-//! (`welcomelist_from_rcvd`, `def_welcomelist_from_rcvd`).
+//! (`welcomelist_from_rcvd`, `def_welcomelist_from_rcvd`); WelcomeListSubject's subject lists.
 
 use std::net::IpAddr;
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
 use crate::rules::parse::RcvdListEntry;
-use crate::rules::relays::Relay;
+use crate::rules::relays::{caps, is, re, Relay};
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
         "check_from_in_list" | "check_replyto_in_list" => args.len() == 1,
         "check_from_in_blocklist" | "check_from_in_blacklist" | "check_from_in_welcomelist" | "check_from_in_whitelist" => true,
         "check_from_in_default_welcomelist" | "check_from_in_default_whitelist" => true,
+        "check_to_in_welcomelist" | "check_to_in_whitelist" | "check_to_in_blocklist" | "check_to_in_blacklist" => true,
+        "check_to_in_more_spam" | "check_to_in_all_spam" | "check_to_in_list" => true,
+        "check_subject_in_welcomelist" | "check_subject_in_whitelist" | "check_subject_in_blocklist" | "check_subject_in_blacklist" => true,
         _ => return None,
     })
 }
@@ -37,7 +40,71 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
         "check_from_in_default_welcomelist" | "check_from_in_default_whitelist" => {
             from().iter().any(|a| arrived_through_listed_relay(view, rcvd("def_welcomelist_from_rcvd"), a))
         }
+        "check_to_in_welcomelist" | "check_to_in_whitelist" => to_listed(view, lists.get("welcomelist_to")),
+        "check_to_in_blocklist" | "check_to_in_blacklist" => to_listed(view, lists.get("blocklist_to")),
+        "check_to_in_more_spam" => to_listed(view, lists.get("more_spam_to")),
+        "check_to_in_all_spam" => to_listed(view, lists.get("all_spam_to")),
+        "check_to_in_list" => args.first().is_some_and(|l| to_listed(view, lists.get(l))),
+        "check_subject_in_welcomelist" | "check_subject_in_whitelist" => subject_listed(view, lists.get("welcomelist_subject")),
+        "check_subject_in_blocklist" | "check_subject_in_blacklist" => subject_listed(view, lists.get("blocklist_subject")),
         _ => return None,
+    })
+}
+
+/// WelcomeListSubject: the lowercased Subject contains one of the list's patterns.
+fn subject_listed(view: &MessageView, list: Option<&Vec<(String, regex::Regex)>>) -> bool {
+    let subject = String::from_utf8_lossy(&view.get("Subject").unwrap_or_default()).to_lowercase();
+    !subject.is_empty() && list.is_some_and(|l| l.iter().any(|(key, re)| *key == subject || re.is_match(&subject)))
+}
+
+fn to_listed(view: &MessageView, list: Option<&Vec<(String, regex::Regex)>>) -> bool {
+    list.is_some_and(|l| !l.is_empty()) && all_to_addrs(view).iter().any(|a| listed(list, a))
+}
+
+/// `PerMsgStatus::all_to_addrs`: the first Resent-To and Resent-Cc's addresses, else the `for`
+/// address of the three newest Received headers and every To-like header's addresses, in order,
+/// without repeats.
+fn all_to_addrs(view: &MessageView) -> Vec<String> {
+    let addrs = |request: &str| -> Vec<String> {
+        let v = view.get(request).unwrap_or_default();
+        v.split(|&b| b == b'\n').filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    };
+    let mut all: Vec<String> = addrs("Resent-To:first:addr").into_iter().chain(addrs("Resent-Cc:first:addr")).collect();
+    if all.is_empty() {
+        for line in view.header_values("Received").into_iter().take(3) {
+            if let Some(c) = caps(re!(r" for <?(\S+\@(\S+?))>?;"), &String::from_utf8_lossy(&line)) {
+                if is_fqdn_valid(&c[2]) {
+                    all.push(c[1].clone());
+                }
+            }
+        }
+        let headers = [
+            "To", "Apparently-To", "Delivered-To", "Envelope-Recipients", "Apparently-Resent-To", "X-Envelope-To", "Envelope-To",
+            "X-Delivered-To", "X-Original-To", "X-Rcpt-To", "X-Real-To", "Cc",
+        ];
+        for h in headers {
+            all.extend(addrs(&format!("{h}:addr")));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|a| seen.insert(a.clone()));
+    all
+}
+
+/// `Util::is_fqdn_valid` for an ASCII name: at least two labels of letters, digits, `-` inside
+/// and `_` (not in the last two labels), 253 characters at most.
+fn is_fqdn_valid(host: &str) -> bool {
+    let host = host.to_lowercase();
+    let host = host.trim_end_matches('.');
+    let labels: Vec<&str> = host.split('.').collect();
+    if host.len() > 253 || labels.len() < 2 {
+        return false;
+    }
+    labels.iter().enumerate().all(|(i, l)| {
+        let from_end = labels.len() - i;
+        (1..=63).contains(&l.len())
+            && is(re!(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$"), l)
+            && (from_end > 2 || !l.contains('_'))
     })
 }
 
@@ -95,6 +162,11 @@ fn within(net: u128, addr: u128, len: u32, bits: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert!(crate::rules::relays::compile_patterns_in(include_str!("addr_lists.rs")) >= 2);
+    }
 
     #[test]
     fn relay_list_entries_match_like_spamassassin() {
