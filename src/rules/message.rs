@@ -474,7 +474,10 @@ impl MessageView {
         } else {
             data.clone()
         };
-        let (headers, body_at, missing_sep) = split_header_block(&work);
+        let (mut headers, body_at, missing_sep) = split_header_block(&work);
+        // SpamAssassin replaces X-Spam-Relays-* headers a message arrives with by its own metadata
+        // (only the pristine text, `ALL:raw`, keeps them)
+        headers.retain(|h| !super::pseudo_headers::is_relay_metadata(&h.name));
         let pristine_body = data[pristine_body_at.min(data.len())..].to_vec();
         let mut body = work[body_at.min(work.len())..].to_vec();
         {

@@ -16,12 +16,16 @@ pub enum Pseudo {
     Values(Vec<Vec<u8>>),
 }
 
+const RELAY_METADATA: [&str; 4] = ["X-Spam-Relays-Trusted", "X-Spam-Relays-Untrusted", "X-Spam-Relays-Internal", "X-Spam-Relays-External"];
+
 /// Is `name` (without modifiers) a pseudo-header this module answers?
 pub fn is_pseudo(name: &str) -> bool {
-    matches!(name, "ALL-TRUSTED" | "ALL-UNTRUSTED" | "ALL-INTERNAL" | "ALL-EXTERNAL")
-        || ["EnvelopeFrom", "X-Spam-Relays-Trusted", "X-Spam-Relays-Untrusted", "X-Spam-Relays-Internal", "X-Spam-Relays-External"]
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(name))
+    matches!(name, "ALL-TRUSTED" | "ALL-UNTRUSTED" | "ALL-INTERNAL" | "ALL-EXTERNAL") || name.eq_ignore_ascii_case("EnvelopeFrom") || is_relay_metadata(name)
+}
+
+/// Is `name` one of the `X-Spam-Relays-*` headers SpamAssassin computes (and deletes from a message)?
+pub fn is_relay_metadata(name: &str) -> bool {
+    RELAY_METADATA.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
 
 /// The answer for pseudo-header `name`, or None when `name` is an ordinary header.
