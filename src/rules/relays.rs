@@ -187,7 +187,7 @@ pub fn parse_relays(received: &[String], originating_ips: &[String]) -> Relays {
             relay.envfrom = envfrom;
         }
         // no trusted_networks: trust extends over private IPs and authenticated hops only
-        if in_trusted && !(relay.ip_private || !relay.auth.is_empty()) {
+        if in_trusted && !relay.ip_private && relay.auth.is_empty() {
             in_trusted = false;
             in_internal = false;
         }
@@ -269,7 +269,7 @@ fn parse_received_line(line: &str) -> Parsed {
     f.auth = auth_token(&s);
     let flow = if let Some(rest) = s.strip_prefix("from ") {
         s = rest.to_string();
-        from_shapes(&mut s, &mut f)
+        from_shapes(&s, &mut f)
     } else if let Some(rest) = s.strip_prefix("FROM ") {
         s = rest.to_string();
         match caps(re!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\]\) BY (\S+) (?:\([^\)]+\) WITH SMTP )?ID <?(\S+?)>?(?: FOR <[^>]+>)?$"), &s) {
@@ -361,8 +361,7 @@ macro_rules! set {
 }
 
 /// The shapes of `from ...` headers, most specific first (SpamAssassin's order).
-fn from_shapes(s: &mut String, f: &mut Fields) -> Flow {
-    let s: &str = s;
+fn from_shapes(s: &str, f: &mut Fields) -> Flow {
     if let Some(c) = caps(re!(r"(?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b"), s) {
         f.envfrom = Some(c[1].clone());
     }
