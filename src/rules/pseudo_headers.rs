@@ -6,7 +6,7 @@
 //!
 //! Invariant: answers come from the message alone; `envelope_sender_header` is not read.
 
-use super::message::{decode_header_value, MessageView};
+use super::message::{MessageView, decode_header_value};
 
 /// What a pseudo-header request yields.
 pub enum Pseudo {
@@ -106,23 +106,24 @@ fn received_before(view: &MessageView, header: &str) -> bool {
 pub fn envelope_from(view: &MessageView) -> Option<String> {
     let r = view.relays();
     let usable = |e: &str| e.find('@').is_some_and(|i| i > 0) || e.is_empty();
-    if let Some(hop) = r.untrusted.first().or(r.trusted.last()) {
-        if let Some(e) = hop.envfrom.as_deref().filter(|e| usable(e)) {
-            return Some(e.to_string());
-        }
+    if let Some(hop) = r.untrusted.first().or(r.trusted.last())
+        && let Some(e) = hop.envfrom.as_deref().filter(|e| usable(e))
+    {
+        return Some(e.to_string());
     }
     // fetchmail reuses a list's X-Sender as its own envelope sender: no header is reliable then
-    if first_addr(view, "X-Sender").is_some_and(|x| x.contains('@')) && view.header_values("Received").iter().any(|v| v.windows(10).any(|w| w == b"(fetchmail")) {
+    if first_addr(view, "X-Sender").is_some_and(|x| x.contains('@')) && view.header_values("Received").iter().any(|v| v.windows(10).any(|w| w == b"(fetchmail"))
+    {
         return None;
     }
     if let Some(e) = first_addr(view, "X-Envelope-From") {
         return (!received_before(view, "X-Envelope-From")).then_some(e);
     }
     for header in ["Envelope-Sender", "Return-Path"] {
-        if let Some(e) = first_addr(view, header) {
-            if !received_before(view, header) {
-                return Some(e);
-            }
+        if let Some(e) = first_addr(view, header)
+            && !received_before(view, header)
+        {
+            return Some(e);
         }
     }
     None

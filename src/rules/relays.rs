@@ -27,11 +27,7 @@ const LOCALHOST: &str = r"(?i:(?:localhost(?:\.localdomain)?|\b(?<!:)127\.0\.0\.
 
 /// Substitutes the Perl source's `${IP_ADDRESS}`, `$IP_ADDRESS`, `${LOCALHOST}` and `${IP_PRIVATE}`.
 pub(crate) fn expand(pattern: &str) -> String {
-    pattern
-        .replace("${IP_ADDRESS}", IP_ADDRESS)
-        .replace("$IP_ADDRESS", IP_ADDRESS)
-        .replace("${LOCALHOST}", LOCALHOST)
-        .replace("${IP_PRIVATE}", IP_PRIVATE)
+    pattern.replace("${IP_ADDRESS}", IP_ADDRESS).replace("$IP_ADDRESS", IP_ADDRESS).replace("${LOCALHOST}", LOCALHOST).replace("${IP_PRIVATE}", IP_PRIVATE)
 }
 
 /// A pattern compiled on first use. Every literal is checked by `every_pattern_compiles`.
@@ -245,12 +241,16 @@ fn parse_received_line(line: &str) -> Parsed {
     if !is(re!(r"(?i)^\(?from "), &s) || is(re!(r"\bwith local for\b"), &s) {
         return Parsed::Ignored;
     }
-    if let Some(c) = caps(re!(r"(?i)^from (\S+) by [^\s;]+ ?;"), &s) {
-        if !is(re!(r"^\[[\d.]+\]$"), &c[1]) {
-            return Parsed::Ignored;
-        }
+    if let Some(c) = caps(re!(r"(?i)^from (\S+) by [^\s;]+ ?;"), &s)
+        && !is(re!(r"^\[[\d.]+\]$"), &c[1])
+    {
+        return Parsed::Ignored;
     }
-    subst(re!(r"[\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$"), &mut s, "");
+    subst(
+        re!(r"[\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|Fri|S(?:at|un)), )?\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec) \d+ \d+:\d+(?::\d+)? \S+$"),
+        &mut s,
+        "",
+    );
     if let Some(p) = s.find(")by ") {
         s.replace_range(p..p + 4, ") by ");
     }
@@ -300,10 +300,10 @@ fn parse_received_line(line: &str) -> Parsed {
         Flow::Skip(p) => return p,
         Flow::Enough => {}
         Flow::Fall => {
-            if f.ip.is_empty() {
-                if let Some(c) = caps(re!(r"\[(${IP_ADDRESS})\]"), &s) {
-                    f.ip = c[1].clone();
-                }
+            if f.ip.is_empty()
+                && let Some(c) = caps(re!(r"\[(${IP_ADDRESS})\]"), &s)
+            {
+                f.ip = c[1].clone();
             }
             if f.ip.is_empty() || f.by.is_empty() {
                 return Parsed::Unparseable;
@@ -316,15 +316,15 @@ fn parse_received_line(line: &str) -> Parsed {
 /// The authentication token SpamAssassin recognises (`with ESMTPA`, Sendmail's "authenticated",
 /// Postfix's "Authenticated sender"...), or empty.
 fn auth_token(s: &str) -> String {
-    if is(re!(r" by "), s) {
-        if let Some(c) = caps(re!(r"(?i) with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$)"), s) {
-            return c[1].clone();
-        }
+    if is(re!(r" by "), s)
+        && let Some(c) = caps(re!(r"(?i) with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|HTTP[SU]?)(?: |;|$)"), s)
+    {
+        return c[1].clone();
     }
-    if is(re!(r" by mx\.google\.com with ESMTPS id [a-z0-9]{1,4}sm[0-9]{2,9}[a-z]{3}\.[0-9]{1,3}\.[0-9]{4}\.(?:[0-6][0-9]\.){4}[0-6][0-9]"), s) {
-        if let Some(c) = caps(re!(r"\(version=([^ ]+) cipher=([^\)]+)\)"), s) {
-            return format!("GMail - transport={} cipher={}", c[1], c[2]);
-        }
+    if is(re!(r" by mx\.google\.com with ESMTPS id [a-z0-9]{1,4}sm[0-9]{2,9}[a-z]{3}\.[0-9]{1,3}\.[0-9]{4}\.(?:[0-6][0-9]\.){4}[0-6][0-9]"), s)
+        && let Some(c) = caps(re!(r"\(version=([^ ]+) cipher=([^\)]+)\)"), s)
+    {
+        return format!("GMail - transport={} cipher={}", c[1], c[2]);
     }
     if let Some(c) = caps(re!(r"^from .*?(?:\]\)|\)\]) \(AUTH: (LOGIN|PLAIN|DIGEST-MD5|CRAM-MD5) \S+(?:, .*?)?\) by "), s) {
         return c[1].clone();
@@ -347,10 +347,10 @@ fn auth_token(s: &str) -> String {
     if is(re!(r" with Microsoft Exchange Server HTTP-DAV\b"), s) {
         return "HTTP-DAV".into();
     }
-    if is(re!(r" by "), s) {
-        if let Some(c) = caps(re!(r"(?i) \(via (HTTP.?)\)(?: |;|$)"), s) {
-            return c[1].clone();
-        }
+    if is(re!(r" by "), s)
+        && let Some(c) = caps(re!(r"(?i) \(via (HTTP.?)\)(?: |;|$)"), s)
+    {
+        return c[1].clone();
     }
     String::new()
 }
@@ -365,17 +365,18 @@ fn from_shapes(s: &str, f: &mut Fields) -> Flow {
     if let Some(c) = caps(re!(r"(?i)(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b"), s) {
         f.envfrom = Some(c[1].clone());
     }
-    if is(re!(r" \((?:SquirrelMail|NaSMail) authenticated user "), s) {
-        if let Some(c) = caps(re!(r"(${IP_ADDRESS})\b(?![.-]).{10,80}by (\S+) with HTTP"), s) {
-            set!(f, c; ip = 1, by = 2);
-            return Flow::Enough;
-        }
+    if is(re!(r" \((?:SquirrelMail|NaSMail) authenticated user "), s)
+        && let Some(c) = caps(re!(r"(${IP_ADDRESS})\b(?![.-]).{10,80}by (\S+) with HTTP"), s)
+    {
+        set!(f, c; ip = 1, by = 2);
+        return Flow::Enough;
     }
-    if s.contains("aol.com") && s.contains("with HTTP (WebMailUI)") {
-        if let Some(c) = caps(re!(r"(${IP_ADDRESS}) by (\S+) \(${IP_ADDRESS}\) with HTTP \(WebMailUI\)"), s) {
-            set!(f, c; ip = 1, by = 2);
-            return Flow::Enough;
-        }
+    if s.contains("aol.com")
+        && s.contains("with HTTP (WebMailUI)")
+        && let Some(c) = caps(re!(r"(${IP_ADDRESS}) by (\S+) \(${IP_ADDRESS}\) with HTTP \(WebMailUI\)"), s)
+    {
+        set!(f, c; ip = 1, by = 2);
+        return Flow::Enough;
     }
     if s.contains(" SMTPSVC") {
         if let Some(c) = caps(re!(r"^(\S*) \(\[(${IP_ADDRESS})\][^\)]{0,40}\) by (\S+) with Microsoft SMTPSVC"), s) {
@@ -416,7 +417,9 @@ fn from_shapes(s: &str, f: &mut Fields) -> Flow {
             return flow;
         }
     } else if s.contains(" (Postfix) with") {
-        if let Some(c) = caps(re!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\]\) by (\S+) "), s).or_else(|| caps(re!(r"^(\S+) \((\S+)\[(${IP_ADDRESS})\]\) by (\S+) "), s)) {
+        if let Some(c) =
+            caps(re!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\]\) by (\S+) "), s).or_else(|| caps(re!(r"^(\S+) \((\S+)\[(${IP_ADDRESS})\]\) by (\S+) "), s))
+        {
             f.looked_up_dns = true;
             set!(f, c; helo = 1, rdns = 2, ip = 3, by = 4);
             if f.rdns == "unknown" {
@@ -429,12 +432,12 @@ fn from_shapes(s: &str, f: &mut Fields) -> Flow {
             set!(f, c; helo = 1, ip = 2, by = 3);
             return Flow::Enough;
         }
-    } else if s.contains(" (Lotus Domino ") {
-        if let Some(c) = caps(re!(r"^(\S+) \(\[(${IP_ADDRESS})\]\) by (\S+) \(Lotus"), s) {
-            f.looked_up_dns = false;
-            set!(f, c; helo = 1, ip = 2, by = 3);
-            return Flow::Enough;
-        }
+    } else if s.contains(" (Lotus Domino ")
+        && let Some(c) = caps(re!(r"^(\S+) \(\[(${IP_ADDRESS})\]\) by (\S+) \(Lotus"), s)
+    {
+        f.looked_up_dns = false;
+        set!(f, c; helo = 1, ip = 2, by = 3);
+        return Flow::Enough;
     }
     generic_shapes(s, f)
 }
@@ -501,20 +504,20 @@ fn generic_shapes(s: &str, f: &mut Fields) -> Flow {
     if s.contains("with HTTP") && is(re!(r"\bwith HTTP\b"), s) {
         shape!(r"^(${IP_ADDRESS}) \(\[${IP_ADDRESS}\]\) by (\S+)", dns = false; ip = 1, by = 2);
     }
-    if !is(re!(r" by \S+ \(qmail-\S+\) with "), s) {
-        if let Some(c) = caps(re!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\].*\) by (\S+) \("), s) {
-            f.looked_up_dns = true;
-            set!(f, c; helo = 1, rdns = 2, ip = 3, by = 4);
-            let mut rdns = std::mem::take(&mut f.rdns);
-            if let Some(c) = subst(re!(r"^IDENT:([^\@]*)\@"), &mut rdns, "") {
-                f.ident = c[1].clone();
-            }
-            if let Some(c) = subst(re!(r"^([^\@]*)\@"), &mut rdns, "") {
-                f.ident = c[1].clone();
-            }
-            f.rdns = rdns;
-            return Flow::Enough;
+    if !is(re!(r" by \S+ \(qmail-\S+\) with "), s)
+        && let Some(c) = caps(re!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\].*\) by (\S+) \("), s)
+    {
+        f.looked_up_dns = true;
+        set!(f, c; helo = 1, rdns = 2, ip = 3, by = 4);
+        let mut rdns = std::mem::take(&mut f.rdns);
+        if let Some(c) = subst(re!(r"^IDENT:([^\@]*)\@"), &mut rdns, "") {
+            f.ident = c[1].clone();
         }
+        if let Some(c) = subst(re!(r"^([^\@]*)\@"), &mut rdns, "") {
+            f.ident = c[1].clone();
+        }
+        f.rdns = rdns;
+        return Flow::Enough;
     }
     shape!(r"^(\S+) \((\S+) \[(${IP_ADDRESS})\]\) by (\S+) with \S+ \(", dns = true; rdns = 2, ip = 3, helo = 1, by = 4);
     shape!(r"^(\S+) \(\[(${IP_ADDRESS})\] helo=(\S+)\) by (\S+) with ", dns = false; rdns = 1, ip = 2, helo = 3, by = 4);
@@ -532,7 +535,8 @@ fn generic_shapes(s: &str, f: &mut Fields) -> Flow {
     shape!(r"^(\S+) \(LHLO (\S*)\) \((${IP_ADDRESS})\) by (\S+) with LMTP", dns = false; rdns = 1, helo = 2, ip = 3, by = 4);
     shape!(r"^(\S+) \((?:HELO|EHLO) (\S*)\) \[(${IP_ADDRESS})\] by (\S+) \([^\)]+\) with (?:ESMTP|SMTP)", dns = false; rdns = 1, helo = 2, ip = 3, by = 4);
     shape!(r"^(\S+) \(\[(${IP_ADDRESS})\]\) by (\S+) via smtpd \(for \S+\) with SMTP\(", dns = false; helo = 1, ip = 2, by = 3);
-    if is(re!(r"^\S+( \((?:HELO|EHLO) \S*\))? \((\S+\@)?\[?${IP_ADDRESS}\]?\)( \(envelope-sender <\S+>\))? by \S+( \(.+\))* with (.* )?(SMTP|QMQP)(?! id )"), s) {
+    if is(re!(r"^\S+( \((?:HELO|EHLO) \S*\))? \((\S+\@)?\[?${IP_ADDRESS}\]?\)( \(envelope-sender <\S+>\))? by \S+( \(.+\))* with (.* )?(SMTP|QMQP)(?! id )"), s)
+    {
         // qmail
         if let Some(c) = caps(re!(r"^(\S+) \((?:HELO|EHLO) ([^ \(\)]*)\) \((\S*)\@\[?(${IP_ADDRESS})\]?\)( \(envelope-sender <\S+>\))? by (\S+)"), s) {
             set!(f, c; rdns = 1, helo = 2, ident = 3, ip = 4, by = 6);
@@ -580,7 +584,9 @@ fn generic_shapes(s: &str, f: &mut Fields) -> Flow {
     // these two capture the ident with its '@'
     let with_at = caps(re!(r"^(\S+) \((?:HELO|EHLO) ([^\)]*)\) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s)
         .map(|c| [c[1].clone(), c[2].clone(), c[3].clone(), c[4].clone(), c[5].clone()])
-        .or_else(|| caps(re!(r"^(\S+) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s).map(|c| [c[1].clone(), c[1].clone(), c[2].clone(), c[3].clone(), c[4].clone()]));
+        .or_else(|| {
+            caps(re!(r"^(\S+) \((\S*@)?\[?(${IP_ADDRESS})\]?\).* by (\S+) "), s).map(|c| [c[1].clone(), c[1].clone(), c[2].clone(), c[3].clone(), c[4].clone()])
+        });
     if let Some([rdns, helo, ident, ip, by]) = with_at {
         f.looked_up_dns = true;
         (f.rdns, f.helo, f.ip, f.by) = (rdns, helo, ip, by);
@@ -690,10 +696,10 @@ fn generic_shapes(s: &str, f: &mut Fields) -> Flow {
     if ignored.iter().any(|r| is(r, s)) {
         return Flow::Skip(Parsed::Ignored);
     }
-    if f.helo.is_empty() {
-        if let Some(c) = caps(re!(r"^(\S+)[^-A-Za-z0-9\.]"), s) {
-            f.helo = c[1].clone();
-        }
+    if f.helo.is_empty()
+        && let Some(c) = caps(re!(r"^(\S+)[^-A-Za-z0-9\.]"), s)
+    {
+        f.helo = c[1].clone();
     }
     Flow::Fall
 }
@@ -819,7 +825,15 @@ mod tests {
 
     #[test]
     fn relay_string_has_spamassassin_field_order() {
-        let r = Relay { ip: "203.0.113.5".into(), rdns: "a.example".into(), helo: "h".into(), by: "mx".into(), envfrom: Some("x@y".into()), internal: true, ..Relay::default() };
+        let r = Relay {
+            ip: "203.0.113.5".into(),
+            rdns: "a.example".into(),
+            helo: "h".into(),
+            by: "mx".into(),
+            envfrom: Some("x@y".into()),
+            internal: true,
+            ..Relay::default()
+        };
         assert_eq!(r.as_string(), "[ ip=203.0.113.5 rdns=a.example helo=h by=mx ident= envfrom=x@y intl=1 id= auth= msa=0 ]");
     }
 }

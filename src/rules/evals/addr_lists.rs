@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
 use crate::rules::parse::RcvdListEntry;
-use crate::rules::relays::{caps, is, re, Relay};
+use crate::rules::relays::{Relay, caps, is, re};
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
@@ -72,15 +72,25 @@ fn all_to_addrs(view: &MessageView) -> Vec<String> {
     let mut all: Vec<String> = addrs("Resent-To:first:addr").into_iter().chain(addrs("Resent-Cc:first:addr")).collect();
     if all.is_empty() {
         for line in view.header_values("Received").into_iter().take(3) {
-            if let Some(c) = caps(re!(r" for <?(\S+\@(\S+?))>?;"), &String::from_utf8_lossy(&line)) {
-                if is_fqdn_valid(&c[2]) {
-                    all.push(c[1].clone());
-                }
+            if let Some(c) = caps(re!(r" for <?(\S+\@(\S+?))>?;"), &String::from_utf8_lossy(&line))
+                && is_fqdn_valid(&c[2])
+            {
+                all.push(c[1].clone());
             }
         }
         let headers = [
-            "To", "Apparently-To", "Delivered-To", "Envelope-Recipients", "Apparently-Resent-To", "X-Envelope-To", "Envelope-To",
-            "X-Delivered-To", "X-Original-To", "X-Rcpt-To", "X-Real-To", "Cc",
+            "To",
+            "Apparently-To",
+            "Delivered-To",
+            "Envelope-Recipients",
+            "Apparently-Resent-To",
+            "X-Envelope-To",
+            "Envelope-To",
+            "X-Delivered-To",
+            "X-Original-To",
+            "X-Rcpt-To",
+            "X-Real-To",
+            "Cc",
         ];
         for h in headers {
             all.extend(addrs(&format!("{h}:addr")));
@@ -102,9 +112,7 @@ fn is_fqdn_valid(host: &str) -> bool {
     }
     labels.iter().enumerate().all(|(i, l)| {
         let from_end = labels.len() - i;
-        (1..=63).contains(&l.len())
-            && is(re!(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$"), l)
-            && (from_end > 2 || !l.contains('_'))
+        (1..=63).contains(&l.len()) && is(re!(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$"), l) && (from_end > 2 || !l.contains('_'))
     })
 }
 
@@ -132,7 +140,9 @@ fn relay_matches(relay: &Relay, domain: &str) -> bool {
     };
     let Some((ip, rest)) = inner.split_once(']') else { return false };
     let wanted = format!("{ip}{rest}");
-    if relay.ip.is_empty() || !(rest.is_empty() || rest.strip_prefix('/').is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))) {
+    if relay.ip.is_empty()
+        || !(rest.is_empty() || rest.strip_prefix('/').is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit())))
+    {
         return false;
     }
     let dotted = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');

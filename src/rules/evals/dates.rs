@@ -70,7 +70,8 @@ fn received_times(view: &MessageView) -> Vec<i64> {
         .map(|v| String::from_utf8_lossy(&v).trim_end_matches('\n').to_string())
         .filter(|v| v.chars().any(|c| !c.is_whitespace()))
         .collect();
-    let local_first = received.first().is_some_and(|r| is(re!(r"\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)"), r) || is(re!(r"qmail \d+ invoked by uid \d+"), r));
+    let local_first =
+        received.first().is_some_and(|r| is(re!(r"\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)"), r) || is(re!(r"qmail \d+ invoked by uid \d+"), r));
     if local_first {
         let first = received.remove(0);
         let fetched = received.first().is_some_and(|r| is(re!(r"\bby localhost with \w+ \(fetchmail-[\d.]+"), r));
@@ -87,14 +88,54 @@ fn received_times(view: &MessageView) -> Vec<i64> {
 
 /// Time-zone names `parse_rfc822_date` knows; any other name counts as -0000.
 const TZ: &[(&str, &str)] = &[
-    ("UT", "+0000"), ("UTC", "+0000"), ("NDT", "-0230"), ("AST", "-0400"), ("ADT", "-0300"), ("NST", "-0330"),
-    ("EST", "-0500"), ("EDT", "-0400"), ("CST", "-0600"), ("CDT", "-0500"), ("MST", "-0700"), ("MDT", "-0600"),
-    ("PST", "-0800"), ("PDT", "-0700"), ("HST", "-1000"), ("AKST", "-0900"), ("AKDT", "-0800"), ("HADT", "-0900"),
-    ("HAST", "-1000"), ("GMT", "+0000"), ("BST", "+0100"), ("IST", "+0100"), ("WET", "+0000"), ("WEST", "+0100"),
-    ("CET", "+0100"), ("CEST", "+0200"), ("EET", "+0200"), ("EEST", "+0300"), ("MSK", "+0300"), ("MSD", "+0400"),
-    ("MET", "+0100"), ("MEZ", "+0100"), ("MEST", "+0200"), ("MESZ", "+0200"), ("BRST", "-0200"), ("BRT", "-0300"),
-    ("AEST", "+1000"), ("AEDT", "+1100"), ("ACST", "+0930"), ("ACDT", "+1030"), ("AWST", "+0800"), ("NZST", "+1200"),
-    ("NZDT", "+1300"), ("JST", "+0900"), ("KST", "+0900"), ("HKT", "+0800"), ("SGT", "+0800"), ("PHT", "+0800"),
+    ("UT", "+0000"),
+    ("UTC", "+0000"),
+    ("NDT", "-0230"),
+    ("AST", "-0400"),
+    ("ADT", "-0300"),
+    ("NST", "-0330"),
+    ("EST", "-0500"),
+    ("EDT", "-0400"),
+    ("CST", "-0600"),
+    ("CDT", "-0500"),
+    ("MST", "-0700"),
+    ("MDT", "-0600"),
+    ("PST", "-0800"),
+    ("PDT", "-0700"),
+    ("HST", "-1000"),
+    ("AKST", "-0900"),
+    ("AKDT", "-0800"),
+    ("HADT", "-0900"),
+    ("HAST", "-1000"),
+    ("GMT", "+0000"),
+    ("BST", "+0100"),
+    ("IST", "+0100"),
+    ("WET", "+0000"),
+    ("WEST", "+0100"),
+    ("CET", "+0100"),
+    ("CEST", "+0200"),
+    ("EET", "+0200"),
+    ("EEST", "+0300"),
+    ("MSK", "+0300"),
+    ("MSD", "+0400"),
+    ("MET", "+0100"),
+    ("MEZ", "+0100"),
+    ("MEST", "+0200"),
+    ("MESZ", "+0200"),
+    ("BRST", "-0200"),
+    ("BRT", "-0300"),
+    ("AEST", "+1000"),
+    ("AEDT", "+1100"),
+    ("ACST", "+0930"),
+    ("ACDT", "+1030"),
+    ("AWST", "+0800"),
+    ("NZST", "+1200"),
+    ("NZDT", "+1300"),
+    ("JST", "+0900"),
+    ("KST", "+0900"),
+    ("HKT", "+0800"),
+    ("SGT", "+0800"),
+    ("PHT", "+0800"),
     ("IDT", "+0300"),
 ];
 

@@ -17,7 +17,8 @@ pub(super) fn run(function: &str, _args: &[String], view: &MessageView, _set: &R
     Some(match function {
         // a `%VARIABLE` left in a header where it cannot be part of an address or an ID
         "check_unresolved_template" => text("ALL").split('\n').any(|h| {
-            is(re!(r"%[A-Z][A-Z_-]"), h) && !is(re!(r"(?i)^(?:X-VMS-To|X-UIDL|X-Face|To|Cc|From|Subject|References|In-Reply-To|(?:X-|Resent-|X-Original-)?Message-Id):"), h)
+            is(re!(r"%[A-Z][A-Z_-]"), h)
+                && !is(re!(r"(?i)^(?:X-VMS-To|X-UIDL|X-Face|To|Cc|From|Subject|References|In-Reply-To|(?:X-|Resent-|X-Original-)?Message-Id):"), h)
         }),
         // `<28 CAPITALS.name>` as Message-ID with `"..." <name>` as From
         "check_ratware_name_id" => caps(re!(r"<[A-Z]{28}\.([^>]+?)>"), &text("MESSAGEID"))

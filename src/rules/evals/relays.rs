@@ -52,8 +52,12 @@ fn text(view: &MessageView, header: &str) -> String {
 }
 
 fn is_public_ipv4(v: &str) -> bool {
-    is(re!(r"^\b(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\b$"), v)
-        && !is(re!(r"^${IP_PRIVATE}$"), v)
+    is(
+        re!(
+            r"^\b(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\.(?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d)\b$"
+        ),
+        v,
+    ) && !is(re!(r"^${IP_PRIVATE}$"), v)
 }
 
 /// RelayEval `helo_ip_mismatch`: an untrusted relay HELOed with a public IPv4 address outside the
@@ -74,7 +78,12 @@ fn no_rdns_dotcom_helo(view: &MessageView) -> bool {
     let mut flag = false;
     for relay in view.relays().untrusted.iter().filter(|r| !r.ip_private) {
         flag = relay.no_reverse_dns
-            && is(re!(r"(?i)(?:\.|^)(lycos\.com|lycos\.co\.uk|hotmail\.com|localhost\.com|excite\.com|caramail\.com|cs\.com|aol\.com|msn\.com|yahoo\.com|drizzle\.com)$"), &relay.helo);
+            && is(
+                re!(
+                    r"(?i)(?:\.|^)(lycos\.com|lycos\.co\.uk|hotmail\.com|localhost\.com|excite\.com|caramail\.com|cs\.com|aol\.com|msn\.com|yahoo\.com|drizzle\.com)$"
+                ),
+                &relay.helo,
+            );
     }
     flag
 }
@@ -82,13 +91,12 @@ fn no_rdns_dotcom_helo(view: &MessageView) -> bool {
 /// HeaderEval `gated_through_received_hdr_remover`: an ezmlm list or MSN Groups removed the
 /// Received trail, or there is none.
 fn gated_through_received_hdr_remover(view: &MessageView) -> bool {
-    if let Some(list) = view.get("Mailing-List") {
-        if is(re!(r"(?m)^contact \S+\@\S+; run by ezmlm$"), &String::from_utf8_lossy(&list))
-            && is(re!(r"(?m)^mailing list \S+\@\S+"), &text(view, "Delivered-To"))
-            && is(re!(r"qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+"), &text(view, "Received"))
-        {
-            return true;
-        }
+    if let Some(list) = view.get("Mailing-List")
+        && is(re!(r"(?m)^contact \S+\@\S+; run by ezmlm$"), &String::from_utf8_lossy(&list))
+        && is(re!(r"(?m)^mailing list \S+\@\S+"), &text(view, "Delivered-To"))
+        && is(re!(r"qmail \d+ invoked (?:from network|by .{3,20})\); \d+ ... \d+"), &text(view, "Received"))
+    {
+        return true;
     }
     let Some(rcvd) = view.get("Received") else { return true };
     is(re!(r"from groups\.msn\.com \(\S+\.msn\.com "), &String::from_utf8_lossy(&rcvd))
@@ -283,18 +291,21 @@ fn forged_received(view: &MessageView) -> (usize, usize) {
         }
         let (hlo, fip) = (&helo[i], &relay.ip);
         let dotted = re!(r"^(\d+\.\d+)\.\d+\.\d+$");
-        if let (Some(h), Some(f)) = (caps(dotted, hlo), caps(dotted, fip)) {
-            if fip != hlo && h[1] != f[1] && !is(re!(r"^${IP_PRIVATE}$"), hlo) {
-                mismatch_ip_helo += 1;
-            }
+        if let (Some(h), Some(f)) = (caps(dotted, hlo), caps(dotted, fip))
+            && fip != hlo
+            && h[1] != f[1]
+            && !is(re!(r"^${IP_PRIVATE}$"), hlo)
+        {
+            mismatch_ip_helo += 1;
         }
         // Perl's $from[$i-1] at i = 0 is the last element, but the `$i > 0` test excludes it
-        if i > 0 {
-            if let Some(prev) = from[i - 1].as_deref() {
-                if is(host_like, prev) && by[i] != prev && !(by[i] == "msn.com" && prev == "hotmail.com") {
-                    mismatch_from += 1;
-                }
-            }
+        if i > 0
+            && let Some(prev) = from[i - 1].as_deref()
+            && is(host_like, prev)
+            && by[i] != prev
+            && !(by[i] == "msn.com" && prev == "hotmail.com")
+        {
+            mismatch_from += 1;
         }
     }
     (mismatch_from, mismatch_ip_helo)
