@@ -22,13 +22,15 @@ const PURE: &[&str] = &[
     "src/apply/input.rs",
     // the rule engine; its file edge is src/rules/load.rs and src/rules/cli.rs
     "src/rules/engine.rs",
-    "src/rules/evals.rs",
+    "src/rules/evals",
     "src/rules/expr.rs",
     "src/rules/header_get.rs",
     "src/rules/html.rs",
     "src/rules/message.rs",
     "src/rules/parse.rs",
     "src/rules/perl_regex.rs",
+    "src/rules/pseudo_headers.rs",
+    "src/rules/relays.rs",
     "src/rules/rspamd.rs",
     "src/rules/uri.rs",
     // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs

@@ -2,7 +2,7 @@
 //! (`welcomelist_from`, `blocklist_from`) and the relay-checked welcome lists
 //! (`welcomelist_from_rcvd`, `def_welcomelist_from_rcvd`); WelcomeListSubject's subject lists.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
