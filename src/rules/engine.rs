@@ -265,6 +265,7 @@ impl RuleSet {
         let message = if truncated { &message[..self.max_message_size] } else { message };
         let mut view = MessageView::parse(message);
         view.uri_context = std::sync::Arc::clone(&self.uri_context);
+        view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
         for (i, rule) in self.rules.iter().enumerate() {

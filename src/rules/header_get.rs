@@ -1,7 +1,7 @@
 //! `$pms->get()` for header rules: pseudo-headers (`ALL`, `ToCc`, `MESSAGEID`) and the
 //! `:raw :addr :name :first :last :host :domain :ip :revip` modifiers (the last four with the
-//! rule set's TLD registry; `:ip` finds IPv4 addresses only). Requests this engine cannot
-//! answer without relay parsing are refused at load time (see `header_request_support`).
+//! rule set's TLD registry; `:ip` finds IPv4 addresses only); the relay pseudo-headers come from
+//! `pseudo_headers`. Unknown modifiers are refused at load time (see `header_request_support`).
 
 use super::message::MessageView;
 
@@ -20,18 +20,14 @@ struct Mods {
 
 /// Why a header request is unsupported, or None when the engine answers it like SpamAssassin.
 pub fn header_request_support(request: &str) -> Option<String> {
-    let mut parts = request.split(':');
-    let name = parts.next().unwrap_or("");
-    for m in parts {
+    // every header name is answered (plain, `ALL`, `ToCc`, `MESSAGEID` or a relay pseudo-header)
+    for m in request.split(':').skip(1) {
         match m {
             "raw" | "addr" | "name" | "first" | "last" | "host" | "domain" | "ip" | "revip" | "" => {}
             other => return Some(format!("unknown header modifier :{other}")),
         }
     }
-    let lower = name.to_ascii_lowercase();
-    if lower.starts_with("x-spam-relays-") || lower.starts_with("all-") || lower == "envelopefrom" {
-        return Some(format!("pseudo-header {name} (needs received-header relay parsing)"));
-    }
+    // the relay pseudo-headers (`pseudo_headers.rs`) are answered; other names are plain headers
     None
 }
 
@@ -73,6 +69,11 @@ pub fn get(view: &MessageView, request: &str) -> Option<Vec<u8>> {
             }
             out
         });
+    } else if let Some(p) = super::pseudo_headers::values(view, name, m.raw) {
+        match p {
+            super::pseudo_headers::Pseudo::Whole(v) => return v,
+            super::pseudo_headers::Pseudo::Values(v) => v,
+        }
     } else if name.eq_ignore_ascii_case("ToCc") {
         let mut v = fetch("To");
         v.extend(fetch("Cc"));

@@ -77,6 +77,9 @@ pub struct MessageView {
     latin: [OnceLock<Vec<String>>; 3],
     full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
+    /// The `originating_ip_headers` setting; the engine fills it in before the first rule runs.
+    pub originating_ip_headers: Vec<String>,
+    relays: OnceLock<super::relays::Relays>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
     /// The rule set's TLD registry and redirector patterns, for the URI list and `:domain`;
     /// set by `RuleSet::score` (empty when a view is built alone, as in tests).
@@ -497,7 +500,10 @@ impl MessageView {
         } else {
             data.clone()
         };
-        let (headers, body_at, missing_sep) = split_header_block(&work);
+        let (mut headers, body_at, missing_sep) = split_header_block(&work);
+        // SpamAssassin replaces X-Spam-Relays-* headers a message arrives with by its own metadata
+        // (only the pristine text, `ALL:raw`, keeps them)
+        headers.retain(|h| !super::pseudo_headers::is_relay_metadata(&h.name));
         let pristine_body = data[pristine_body_at.min(data.len())..].to_vec();
         let mut body = work[body_at.min(work.len())..].to_vec();
         {
@@ -531,6 +537,8 @@ impl MessageView {
             latin: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
             full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
+            originating_ip_headers: Vec::new(),
+            relays: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
             uri_context: std::sync::Arc::default(),
         }
@@ -574,6 +582,20 @@ impl MessageView {
             cache.insert(request.to_string(), v.clone());
         }
         v
+    }
+
+    /// The relays of the Received headers, parsed on first use.
+    pub fn relays(&self) -> &super::relays::Relays {
+        self.relays.get_or_init(|| {
+            let strip = |mut v: Vec<u8>| {
+                v.pop();
+                String::from_utf8_lossy(&v).into_owned()
+            };
+            let received: Vec<String> = self.header_values("Received").into_iter().map(strip).collect();
+            // each setting names one header; SpamAssassin reads its last instance
+            let originating: Vec<String> = self.originating_ip_headers.iter().filter_map(|h| self.header_values(h).pop()).map(strip).collect();
+            super::relays::parse_relays(&received, &originating)
+        })
     }
 
     /// One entry per part, in `parts` order; non-HTML parts give an empty render.

@@ -18,12 +18,17 @@
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
 //!   blows the lazy DFA's cache and measured ~70x slower.
-//! - Rules the engine cannot run like SpamAssassin (unknown `eval:` functions, relay pseudo-headers,
-//!   network lists, patterns that do not translate) are kept as `Unsupported` with a reason and never
+//! - Rules the engine cannot run like SpamAssassin (unknown `eval:` functions, network lists,
+//!   patterns that do not translate) are kept as `Unsupported` with a reason and never
 //!   hit; metas that depend on them are reported as partially supported, so a comparison against
 //!   SpamAssassin can restrict itself to rules whose whole dependency tree is supported.
 //! - Time and memory per message are bounded: messages are cut at `max_message_size` (as spamc cuts
 //!   at 500 KiB), body parts at SpamAssassin's scan sizes, and backtracking regexes at a step limit.
+//! - The relay model (`relays.rs`) is SpamAssassin's Received parser with the trust boundary it
+//!   infers when `trusted_networks` is not set; `pseudo_headers.rs` answers `X-Spam-Relays-*`,
+//!   `ALL-TRUSTED`... and `EnvelopeFrom` from it. Both are computed once per message, on the first
+//!   rule that asks. Configured `trusted_networks`/`internal_networks`/`msa_networks` are not applied
+//!   (a load-time note says so).
 //!
 //! Invariant: nothing here except `load.rs` and `cli.rs` touches files or the network.
 
@@ -39,6 +44,8 @@ pub mod mime_header;
 pub mod parse;
 pub mod perl_regex;
 pub mod registry;
+pub mod pseudo_headers;
+pub mod relays;
 pub mod rspamd;
 pub mod uri;
 

@@ -173,8 +173,41 @@ pub struct RawConfig {
     pub registry: super::registry::Registry,
     /// `redirector_pattern` lines as written (delimited Perl patterns), in order.
     pub redirector_patterns: Vec<(String, Location)>,
+    /// Headers whose IP becomes a synthetic oldest relay (`originating_ip_headers`).
+    pub originating_ip_headers: Vec<String>,
+    /// `enlist_addrlist (NAME) ...`: each list's lowercased glob patterns with their anchored,
+    /// compiled form, in the order they were added.
+    pub addr_lists: HashMap<String, Vec<(String, regex::Regex)>>,
+    /// `welcomelist_from_rcvd` and `def_welcomelist_from_rcvd`: per list, each address glob with
+    /// the relay domains (or `[IP]`s) it must arrive through.
+    pub rcvd_lists: HashMap<String, Vec<RcvdListEntry>>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One `welcomelist_from_rcvd` address: its glob, compiled, and the relays that vouch for it.
+#[derive(Debug, Clone)]
+pub struct RcvdListEntry {
+    pub addr: String,
+    pub re: regex::Regex,
+    pub domains: Vec<String>,
+}
+
+/// An address-list glob as `Conf::Parser::add_to_addrlist` compiles it: `*` any run, `?` one
+/// character, everything else literal, anchored at both ends.
+fn addr_glob(addr: &str) -> regex::Regex {
+    let mut re = String::from("^");
+    for c in addr.chars() {
+        match c {
+            '\0' | '\\' | '(' => re.push('_'),
+            '*' if re.ends_with(".*") => {}
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).expect("escaped glob is a valid regex")
 }
 
 /// Settings this engine reads or knows to be irrelevant to scoring; other keywords get a note.
@@ -406,6 +439,69 @@ impl RawConfig {
                 set.extend(names.iter().map(|n| n.to_lowercase()));
             }
             "redirector_pattern" => self.redirector_patterns.push((value.to_string(), at.clone())),
+            "originating_ip_headers" => self.originating_ip_headers.extend(value.split_whitespace().map(str::to_string)),
+            "clear_originating_ip_headers" => self.originating_ip_headers.clear(),
+            "welcomelist_from" | "whitelist_from" | "blocklist_from" | "blacklist_from" | "welcomelist_allows_relays" | "whitelist_allows_relays"
+            | "unwelcomelist_from" | "unwhitelist_from" | "unblocklist_from" | "unblacklist_from" | "welcomelist_to" | "whitelist_to"
+            | "blocklist_to" | "blacklist_to" | "more_spam_to" | "all_spam_to" => {
+                // the list is named after the current spelling of the setting
+                let remove = key.starts_with("un");
+                let list = key.trim_start_matches("un").replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
+                let entries = self.addr_lists.entry(list).or_default();
+                for addr in value.split_whitespace().map(str::to_lowercase) {
+                    entries.retain(|(a, _)| *a != addr);
+                    if !remove {
+                        entries.push((addr.clone(), addr_glob(&addr)));
+                    }
+                }
+            }
+            // the whole value is one pattern, matched anywhere in the lowercased Subject
+            "welcomelist_subject" | "whitelist_subject" | "blocklist_subject" | "blacklist_subject" => {
+                let list = key.replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
+                let value = value.to_lowercase();
+                let mut re = String::new();
+                for c in value.chars() {
+                    match c {
+                        '*' if re.ends_with(".*") => {}
+                        '*' => re.push_str(".*"),
+                        '?' => re.push('.'),
+                        c => re.push_str(&regex::escape(&c.to_string())),
+                    }
+                }
+                let entries = self.addr_lists.entry(list).or_default();
+                entries.retain(|(a, _)| *a != value);
+                entries.push((value, regex::Regex::new(&re).expect("escaped glob is a valid regex")));
+            }
+            "welcomelist_from_rcvd" | "whitelist_from_rcvd" | "def_welcomelist_from_rcvd" | "def_whitelist_from_rcvd" => match value.split_whitespace().collect::<Vec<_>>()[..] {
+                [addr, domain] => {
+                    let list = key.replace("whitelist", "welcomelist");
+                    let (addr, domain) = (addr.to_lowercase(), domain.to_lowercase());
+                    let entries = self.rcvd_lists.entry(list).or_default();
+                    match entries.iter_mut().find(|e| e.addr == addr) {
+                        Some(e) => e.domains.push(domain),
+                        None => entries.push(RcvdListEntry { re: addr_glob(&addr), addr, domains: vec![domain] }),
+                    }
+                }
+                _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs an address and a relay domain: {value}")),
+            },
+            "unwelcomelist_from_rcvd" | "unwhitelist_from_rcvd" => {
+                for addr in value.split_whitespace().map(str::to_lowercase) {
+                    for list in ["welcomelist_from_rcvd", "def_welcomelist_from_rcvd"] {
+                        self.rcvd_lists.entry(list.into()).or_default().retain(|e| e.addr != addr);
+                    }
+                }
+            }
+            // SpamAssassin 4.0.1 has no delist_addrlist (it is ignored, as here)
+            "enlist_addrlist" => match value.strip_prefix('(').and_then(|v| v.split_once(')')) {
+                Some((list, addrs)) if !list.is_empty() && addrs.starts_with(char::is_whitespace) => {
+                    let entries = self.addr_lists.entry(list.to_string()).or_default();
+                    for addr in addrs.split_whitespace().map(str::to_lowercase) {
+                        entries.retain(|(a, _)| *a != addr);
+                        entries.push((addr.clone(), addr_glob(&addr)));
+                    }
+                }
+                _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs (LISTNAME) and addresses: {value}")),
+            },
             "required_score" => match value.parse::<f64>() {
                 Ok(v) => self.required_score = Some(v),
                 Err(_) => bad(&mut self.diagnostics, at, Severity::Error, format!("required_score is not a number: {value}")),
@@ -427,6 +523,12 @@ impl RawConfig {
                     Err(e) => bad(&mut self.diagnostics, at, Severity::Error, format!("cannot include {value}: {e}")),
                 }
             }
+            "trusted_networks" | "internal_networks" | "msa_networks" => bad(
+                &mut self.diagnostics,
+                at,
+                Severity::Note,
+                format!("{key} is not applied: relays are trusted up to the first public, unauthenticated hop, as SpamAssassin infers without it"),
+            ),
             k if IGNORED_KEYWORDS.contains(&k) || k.starts_with("bayes_") || k.starts_with("dkim_") || k.starts_with("spf_") || k.starts_with("txrep_") || k.starts_with("auto_") || k.starts_with("dns_") || k.starts_with("pyzor_") || k.starts_with("razor_") || k.starts_with("dcc_") || k.starts_with("uridnsbl_") || k.starts_with("freemail_") || k.starts_with("hashbl_") || k.starts_with("shortcircuit") || k.starts_with("def_") || k.starts_with("url_shortener") => {}
             _ => bad(&mut self.diagnostics, at, Severity::Note, format!("directive {key} is not used by this engine")),
         }

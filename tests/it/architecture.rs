@@ -32,6 +32,8 @@ const PURE: &[&str] = &[
     "src/rules/perl_regex.rs",
     "src/rules/registry.rs",
     "src/rules/rspamd",
+    "src/rules/pseudo_headers.rs",
+    "src/rules/relays.rs",
     "src/rules/uri.rs",
     // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs
     "src/spam/headers.rs",

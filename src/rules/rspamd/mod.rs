@@ -56,6 +56,7 @@ enum Why {
     PatternTooLarge,
     Pattern,
     Dependency,
+    PseudoHeader,
 }
 
 impl Why {
@@ -68,6 +69,7 @@ impl Why {
             Why::PatternTooLarge => "pattern over PCRE2's size limit",
             Why::Pattern => "pattern not understood",
             Why::Dependency => "meta on a left-out rule",
+            Why::PseudoHeader => "on a relay pseudo-header Rspamd lacks",
         }
     }
 }
@@ -135,6 +137,11 @@ fn decide(rule: &Rule) -> Decision {
     }
     if rule.scores[0] == 0.0 && !rule.name.starts_with("__") {
         return Decision::LeftOut(Why::ScoreZero, "score 0: SpamAssassin does not run it".into());
+    }
+    if let RuleBody::Pattern { target: Target::Header { request, .. }, .. } = &rule.body {
+        if super::pseudo_headers::is_pseudo(request.split(':').next().unwrap_or_default()) {
+            return Decision::LeftOut(Why::PseudoHeader, format!("{request} (the relay pseudo-headers, ALL-TRUSTED... and EnvelopeFrom) is computed by mailward's engine only"));
+        }
     }
     let (keyword, text) = match &rule.body {
         RuleBody::Pattern { target, .. } => {
