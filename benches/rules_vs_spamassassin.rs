@@ -3,6 +3,9 @@
 //! run; prints messages/s per core, p50/p99 latency, and the rule set's load time and memory.
 //!
 //! Run: `cargo bench --bench rules_vs_spamassassin` (needs the spamassassin and spamc packages).
+//! `-- --ours-only` skips spamd (for profiling). Every run prints a fingerprint of the scores and
+//! hit lists over the corpus, so a speed change that alters any score shows up as a different
+//! fingerprint; `RULES_BENCH_DUMP=FILE` also writes one line per message (score and hits) to diff.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,6 +52,10 @@ fn summary(name: &str, mut lat: Vec<Duration>, wall: Duration) -> String {
     )
 }
 
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+}
+
 fn main() {
     let messages = corpus();
     // load time and memory of Debian's full rule set
@@ -71,6 +78,24 @@ fn main() {
         }
     }
     let ours = summary("mailward rules (1 thread)", lat, t.elapsed());
+    // what the engine answered (after the timed rounds, so they include any first-use work)
+    let mut lines = String::new();
+    let mut total = 0.0;
+    for (i, m) in messages.iter().enumerate() {
+        let r = set.score(m, &NetworkFacts::default());
+        total += r.score;
+        let names: Vec<String> = r.hits.iter().map(|h| format!("{}x{}", h.name, h.count)).chain(r.subrule_hits.iter().cloned()).collect();
+        lines.push_str(&format!("{i} {:.3} {}\n", r.score, names.join(",")));
+    }
+    println!("fingerprint: total score {total:.3}, hit lists fnv1a {:016x}", fnv1a(lines.as_bytes()));
+    if let Ok(path) = std::env::var("RULES_BENCH_DUMP") {
+        std::fs::write(path, &lines).unwrap();
+    }
+
+    if std::env::args().any(|a| a == "--ours-only") {
+        println!("{ours}");
+        return;
+    }
 
     // spamd with one child: per-core throughput as spamc sees it
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use super::expr::{self, Expr};
 use super::message::MessageView;
 use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
 use super::perl_regex::{self, Matcher};
+use super::prefilter::RulePrefilter;
 use super::{Diagnostic, Location, Severity};
 
 /// Largest message scored in full; the rest is cut off (spamc's default limit is 500 KiB).
@@ -122,6 +123,8 @@ pub struct RuleSet {
     pub max_message_size: usize,
     /// The raw definitions after conditionals, for the Rspamd export.
     pub raw: RawConfig,
+    /// Which pattern rules a message's text rules out before their regexes run.
+    prefilter: RulePrefilter,
 }
 
 const _: () = {
@@ -240,6 +243,7 @@ impl RuleSet {
             rules[i].fully_supported = ok;
         }
         let required_score = raw.required_score.unwrap_or(5.0);
+        let prefilter = RulePrefilter::build(&rules);
         let set = RuleSet {
             rules,
             index,
@@ -249,6 +253,7 @@ impl RuleSet {
             freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             raw,
+            prefilter,
         };
         (set, diags)
     }
@@ -260,6 +265,7 @@ impl RuleSet {
         let view = MessageView::parse(message);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
+        let possible = self.prefilter.possible(&view);
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.scores[set] == 0.0 {
                 continue;
@@ -268,6 +274,7 @@ impl RuleSet {
                 continue;
             }
             counts[i] = match &rule.body {
+                RuleBody::Pattern { .. } if !possible[i] => 0.0,
                 RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view),
                 RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
                 RuleBody::Eval { function, args } => super::evals::run(function, args, &view, self),

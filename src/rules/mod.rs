@@ -29,6 +29,7 @@ pub mod load;
 pub mod message;
 pub mod parse;
 pub mod perl_regex;
+pub mod prefilter;
 pub mod rspamd;
 pub mod uri;
 
