@@ -265,7 +265,7 @@ impl RuleSet {
         let view = MessageView::parse(message);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
-        let possible = self.prefilter.possible(&view);
+        let candidates = self.prefilter.candidates(&view);
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.scores[set] == 0.0 {
                 continue;
@@ -274,8 +274,8 @@ impl RuleSet {
                 continue;
             }
             counts[i] = match &rule.body {
-                RuleBody::Pattern { .. } if !possible[i] => 0.0,
-                RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view),
+                RuleBody::Pattern { .. } if !candidates.possible(i) => 0.0,
+                RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view, candidates.lines(i)),
                 RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
                 RuleBody::Eval { function, args } => super::evals::run(function, args, &view, self),
                 RuleBody::Meta { .. } => 0.0,
@@ -327,12 +327,14 @@ fn count_in<'a>(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8], text:
     if multiple { matcher.count(hay, text, max) } else { usize::from(matcher.is_match(hay, text)) }
 }
 
-/// Matches each line; Latin-1 copies of the lines are made once per message, and only when a
-/// backtracking rule asks for them.
-fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool) -> usize {
+/// Matches each line (or only `only`, the lines the prefilter left); Latin-1 copies of the lines
+/// are made once per message, and only when a backtracking rule asks for them.
+fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool, only: Option<&mut dyn Iterator<Item = usize>>) -> usize {
     let mut n = 0;
-    for (i, line) in lines.iter().enumerate().skip(usize::from(skip_first)) {
-        n += count_in(matcher, multiple, max, line, &|| Cow::Borrowed(latin()[i].as_str()));
+    let mut all = 0..lines.len();
+    let numbers: &mut dyn Iterator<Item = usize> = only.unwrap_or(&mut all);
+    for i in numbers.filter(|&i| !(skip_first && i == 0)) {
+        n += count_in(matcher, multiple, max, &lines[i], &|| Cow::Borrowed(latin()[i].as_str()));
         if n >= max {
             return max;
         }
@@ -340,7 +342,8 @@ fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u
     n
 }
 
-fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView) -> f64 {
+fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView, lines: Option<impl Iterator<Item = usize>>) -> f64 {
+    let mut lines = lines;
     let multiple = rule.flags.multiple;
     let max = if multiple { rule.flags.maxhits } else { 1 };
     let n = match target {
@@ -349,10 +352,10 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
             let text = || Cow::Owned(perl_regex::latin1(&value));
             if *negate { usize::from(!matcher.is_match(&value, &text)) } else { count_in(matcher, multiple, max, &value, &text) }
         }
-        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject),
-        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
+        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
+        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
         Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
-        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
+        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false, None),
     };
     n as f64
 }

@@ -15,6 +15,8 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use super::prefilter::{required_literals, required_literals_of};
+
 /// Backtracking steps a single match attempt may take before it counts as no match.
 pub const BACKTRACK_LIMIT: usize = 200_000;
 /// Compiled-program size cap, so a hostile counted repetition cannot exhaust memory.
@@ -88,6 +90,9 @@ pub struct Matcher {
     /// the pattern matches, so where the gate does not match, the backtracking VM (about 40% of
     /// scoring time before the gate) is not run at all.
     backtrack: Option<fancy_regex::Regex>,
+    /// Literals one of which every match contains (see `prefilter`), taken from the tree parsed
+    /// here at load; None when the pattern has no usable set.
+    literals: Option<Vec<Vec<u8>>>,
 }
 
 impl Matcher {
@@ -95,10 +100,9 @@ impl Matcher {
         self.backtrack.is_some()
     }
 
-    /// A `regex`-syntax pattern matching wherever this matcher matches (itself, or the gate of a
-    /// backtracking pattern), for the literal prefilter.
-    pub fn literal_pattern(&self) -> &str {
-        &self.fast_pattern
+    /// Lower-case literals one of which (in any ASCII case) every match contains.
+    pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
+        self.literals.as_deref()
     }
 
     fn fast(&self) -> Option<&regex::bytes::Regex> {
@@ -169,10 +173,11 @@ pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
         let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&fast.pattern);
         match parsed {
             Ok(hir) if expanded_size(&hir) <= LAZY_SIZE_LIMIT => {
-                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None });
+                let literals = required_literals_of(&hir);
+                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
             }
-            Ok(_) => match build_fast(&fast.pattern) {
-                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None }),
+            Ok(hir) => match build_fast(&fast.pattern) {
+                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(&hir) }),
                 Err(regex::Error::CompiledTooBig(_)) => {
                     return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
                 }
@@ -187,7 +192,11 @@ pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
         .delegate_size_limit(SIZE_LIMIT)
         .delegate_dfa_size_limit(SIZE_LIMIT)
         .build()
-        .map(|r| Matcher { fast_pattern: superset_pattern(&fast.pattern), fast: OnceLock::new(), backtrack: Some(r) })
+        .map(|r| {
+            let gate = superset_pattern(&fast.pattern);
+            let literals = required_literals(&gate);
+            Matcher { fast_pattern: gate, fast: OnceLock::new(), backtrack: Some(r), literals }
+        })
         .map_err(|e| RegexError::Invalid(e.to_string().to_lowercase()))
 }
 

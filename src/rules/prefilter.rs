@@ -35,8 +35,12 @@ const MAX_LITERALS: usize = 64;
 /// syntax as `perl_regex` translates it (bytes, Unicode off).
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    let folded = fold_case(&hir)?;
-    best_set(&folded)
+    required_literals_of(&hir)
+}
+
+/// `required_literals` of a pattern already parsed (`perl_regex` parses each one once, at load).
+pub fn required_literals_of(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    best_set(&fold_case(hir)?)
 }
 
 /// The same tree with every literal and class lowered (ASCII): it matches the lowered text of
@@ -156,17 +160,23 @@ impl LiteralIndex {
         Some(LiteralIndex { automaton, rules_of })
     }
 
-    /// Sets `possible[rule]` for every rule one of whose literals occurs in one of `haystacks`.
-    pub fn mark<'h>(&self, haystacks: impl IntoIterator<Item = &'h [u8]>, possible: &mut [bool], seen: &mut Vec<bool>) {
-        seen.clear();
-        seen.resize(self.rules_of.len(), false);
-        for hay in haystacks {
+    /// Sets `possible[rule]` for every rule one of whose literals occurs in one of `haystacks`,
+    /// and (when `lines` is given) records (rule, haystack number) for each haystack it occurs in.
+    fn mark<'h>(&self, haystacks: impl IntoIterator<Item = &'h [u8]>, possible: &mut [bool], mut lines: Option<&mut Vec<(u32, u32)>>) {
+        // the haystack in which each literal was last seen, so a repeated literal costs nothing
+        let mut last = vec![u32::MAX; self.rules_of.len()];
+        for (n, hay) in haystacks.into_iter().enumerate() {
+            let n = n as u32;
             for m in self.automaton.find_overlapping_iter(hay) {
                 let p = m.pattern().as_usize();
-                if !seen[p] {
-                    seen[p] = true;
-                    for &r in &self.rules_of[p] {
-                        possible[r] = true;
+                if last[p] == n {
+                    continue;
+                }
+                last[p] = n;
+                for &r in &self.rules_of[p] {
+                    possible[r] = true;
+                    if let Some(l) = lines.as_deref_mut() {
+                        l.push((r as u32, n));
                     }
                 }
             }
@@ -189,6 +199,8 @@ pub struct RulePrefilter {
     headers: Vec<(String, LiteralIndex)>,
     /// Per rule: true when no index decides about it (it always runs).
     unindexed: Vec<bool>,
+    /// Per rule: true when it is in the body or raw body index (its candidate lines are known).
+    by_line: Vec<bool>,
 }
 
 impl RulePrefilter {
@@ -203,14 +215,14 @@ impl RulePrefilter {
             if rule.scores[0] == 0.0 && rule.scores[1] == 0.0 {
                 continue;
             }
-            let Some(lits) = required_literals(matcher.literal_pattern()) else { continue };
+            let Some(lits) = matcher.required_literals() else { continue };
             match target {
-                Target::Body => body.push((i, lits)),
-                Target::RawBody => raw_body.push((i, lits)),
-                Target::Full => full.push((i, lits)),
+                Target::Body => body.push((i, lits.to_vec())),
+                Target::RawBody => raw_body.push((i, lits.to_vec())),
+                Target::Full => full.push((i, lits.to_vec())),
                 // a negated test hits when the pattern does not match, and an absent header is
                 // replaced by the [if-unset] text: both always run
-                Target::Header { request, negate: false, if_unset: None } => headers.entry(request.as_str()).or_default().push((i, lits)),
+                Target::Header { request, negate: false, if_unset: None } => headers.entry(request.as_str()).or_default().push((i, lits.to_vec())),
                 _ => {}
             }
         }
@@ -220,10 +232,15 @@ impl RulePrefilter {
             full: LiteralIndex::build(full),
             headers: headers.into_iter().filter_map(|(r, l)| Some((r.to_string(), LiteralIndex::build(l)?))).collect(),
             unindexed: vec![true; rules.len()],
+            by_line: vec![false; rules.len()],
         };
         let indexed: Vec<usize> = out.indexes().flat_map(LiteralIndex::rules).collect();
         for i in indexed {
             out.unindexed[i] = false;
+        }
+        let by_line: Vec<usize> = out.body.iter().chain(&out.raw_body).flat_map(LiteralIndex::rules).collect();
+        for i in by_line {
+            out.by_line[i] = true;
         }
         out
     }
@@ -232,25 +249,55 @@ impl RulePrefilter {
         self.body.iter().chain(&self.raw_body).chain(&self.full).chain(self.headers.iter().map(|(_, l)| l))
     }
 
-    /// Per rule: false when the rule cannot match this message (its pattern need not run).
-    pub fn possible(&self, view: &MessageView) -> Vec<bool> {
+    /// Which rules can match this message, and on which body lines.
+    pub fn candidates(&self, view: &MessageView) -> Candidates<'_> {
         let mut possible = self.unindexed.clone();
-        let mut seen = Vec::new();
+        let mut lines = Vec::new();
         if let Some(idx) = &self.body {
-            idx.mark(view.rendered_body().iter().map(Vec::as_slice), &mut possible, &mut seen);
+            idx.mark(view.rendered_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
         }
         if let Some(idx) = &self.raw_body {
-            idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut possible, &mut seen);
+            idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
         }
         if let Some(idx) = &self.full {
-            idx.mark([view.full.as_slice()], &mut possible, &mut seen);
+            idx.mark([view.full.as_slice()], &mut possible, None);
         }
         for (request, idx) in &self.headers {
             if let Some(value) = view.get(request) {
-                idx.mark([value.as_slice()], &mut possible, &mut seen);
+                idx.mark([value.as_slice()], &mut possible, None);
             }
         }
-        possible
+        lines.sort_unstable();
+        lines.dedup();
+        Candidates { by_line: &self.by_line, possible, lines }
+    }
+}
+
+/// What the prefilter left to run for one message.
+#[derive(Debug)]
+pub struct Candidates<'p> {
+    by_line: &'p [bool],
+    possible: Vec<bool>,
+    /// (rule, line) for every body or raw body line holding one of the rule's literals, sorted.
+    lines: Vec<(u32, u32)>,
+}
+
+impl Candidates<'_> {
+    /// False when the rule cannot match this message (its pattern need not run).
+    pub fn possible(&self, rule: usize) -> bool {
+        self.possible[rule]
+    }
+
+    /// For a rule indexed over body or raw body lines: the only lines it can match. None when
+    /// every line must be tried.
+    pub fn lines(&self, rule: usize) -> Option<impl Iterator<Item = usize> + '_> {
+        if !self.by_line[rule] {
+            return None;
+        }
+        let r = rule as u32;
+        let start = self.lines.partition_point(|&(x, _)| x < r);
+        let end = self.lines.partition_point(|&(x, _)| x <= r);
+        Some(self.lines[start..end].iter().map(|&(_, l)| l as usize))
     }
 }
 
@@ -285,9 +332,12 @@ mod tests {
     fn index_marks_rules_whose_literals_occur_in_any_case() {
         let idx = LiteralIndex::build([(0, vec![b"viagra".to_vec()]), (2, vec![b"cheap".to_vec(), b"free".to_vec()])]).unwrap();
         let mut possible = vec![false, true, false];
-        idx.mark([&b"get VIAGRA"[..], b"now"], &mut possible, &mut Vec::new());
+        let mut lines = Vec::new();
+        idx.mark([&b"get VIAGRA"[..], b"now"], &mut possible, Some(&mut lines));
         assert_eq!(possible, vec![true, true, false]);
-        idx.mark([&b"it is Free"[..]], &mut possible, &mut Vec::new());
+        assert_eq!(lines, vec![(0, 0)]);
+        idx.mark([&b"x"[..], b"it is Free, free"], &mut possible, Some(&mut lines));
         assert_eq!(possible, vec![true, true, true]);
+        assert_eq!(lines, vec![(0, 0), (2, 1)]);
     }
 }
