@@ -215,6 +215,8 @@ impl RuleSet {
                     }
                 }
                 deps_of[i] = deps.clone();
+                // scoring evaluates every meta on every message: no name lookups there
+                expr.resolve(&|n| index.get(n).copied());
             }
         }
         let meta_order = topo_order(&rules, &deps_of, &mut diags);
@@ -288,7 +290,7 @@ impl RuleSet {
                 continue;
             }
             if let RuleBody::Meta { expr, .. } = &rule.body {
-                let v = expr.eval(&|n| self.index.get(n).map(|&j| counts[j]).unwrap_or(0.0));
+                let v = expr.eval_slots(&|j| counts[j]);
                 if v != 0.0 {
                     counts[i] = if v > 0.0 { v } else { 1.0 };
                 }

@@ -7,6 +7,8 @@ pub enum Expr {
     Num(f64),
     /// A rule name, or any other bare word (the caller decides what it means).
     Name(String),
+    /// A name the caller resolved to a slot of its own (`resolve`), so evaluating does no lookup.
+    Slot(usize),
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
@@ -183,36 +185,59 @@ pub fn parse(s: &str) -> Result<Expr, String> {
 impl Expr {
     /// Evaluates with Perl's semantics; `name` gives each bare word's value.
     pub fn eval(&self, name: &dyn Fn(&str) -> f64) -> f64 {
+        self.eval_with(name, &|_| 0.0)
+    }
+
+    /// Evaluates an expression whose names were all resolved; `slot` gives each slot's value.
+    pub fn eval_slots(&self, slot: &dyn Fn(usize) -> f64) -> f64 {
+        self.eval_with(&|_| 0.0, slot)
+    }
+
+    /// Replaces each name with `slot(name)`'s slot, or with 0 (what an unknown name is worth).
+    pub fn resolve(&mut self, slot: &dyn Fn(&str) -> Option<usize>) {
+        match self {
+            Expr::Name(n) => *self = slot(n).map(Expr::Slot).unwrap_or(Expr::Num(0.0)),
+            Expr::Num(_) | Expr::Slot(_) => {}
+            Expr::Not(e) | Expr::Neg(e) => e.resolve(slot),
+            Expr::Bin(_, a, b) => {
+                a.resolve(slot);
+                b.resolve(slot);
+            }
+        }
+    }
+
+    fn eval_with(&self, name: &dyn Fn(&str) -> f64, slot: &dyn Fn(usize) -> f64) -> f64 {
         match self {
             Expr::Num(n) => *n,
             Expr::Name(n) => name(n),
+            Expr::Slot(i) => slot(*i),
             Expr::Not(e) => {
-                if e.eval(name) != 0.0 {
+                if e.eval_with(name, slot) != 0.0 {
                     0.0
                 } else {
                     1.0
                 }
             }
-            Expr::Neg(e) => -e.eval(name),
+            Expr::Neg(e) => -e.eval_with(name, slot),
             Expr::Bin(op, a, b) => {
-                let x = a.eval(name);
+                let x = a.eval_with(name, slot);
                 match op {
                     Op::And => {
                         if x == 0.0 {
                             x
                         } else {
-                            b.eval(name)
+                            b.eval_with(name, slot)
                         }
                     }
                     Op::Or => {
                         if x != 0.0 {
                             x
                         } else {
-                            b.eval(name)
+                            b.eval_with(name, slot)
                         }
                     }
                     _ => {
-                        let y = b.eval(name);
+                        let y = b.eval_with(name, slot);
                         let t = |c: bool| if c { 1.0 } else { 0.0 };
                         match op {
                             Op::Eq => t(x == y),
@@ -242,7 +267,7 @@ impl Expr {
     /// Every bare word the expression refers to.
     pub fn names(&self, out: &mut Vec<String>) {
         match self {
-            Expr::Num(_) => {}
+            Expr::Num(_) | Expr::Slot(_) => {}
             Expr::Name(n) => out.push(n.clone()),
             Expr::Not(e) | Expr::Neg(e) => e.names(out),
             Expr::Bin(_, a, b) => {

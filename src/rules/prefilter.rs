@@ -340,4 +340,19 @@ mod tests {
         assert_eq!(possible, vec![true, true, true]);
         assert_eq!(lines, vec![(0, 0), (2, 1)]);
     }
+
+    fn hits(rules: &str, msg: &str) -> Vec<String> {
+        let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
+        set.score(msg.as_bytes(), &crate::rules::NetworkFacts::default()).hits.into_iter().map(|h| h.name).collect()
+    }
+
+    #[test]
+    fn prefiltered_rules_hit_exactly_as_unfiltered_ones() {
+        let rules = "body CASE /\\bviagra\\b/i\nbody NOSUBJ /cheap pills/\ntflags NOSUBJ nosubject\nbody COUNT /free offer/\ntflags COUNT multiple\nscore COUNT 1\nheader NEG Subject !~ /hello there/\nheader UNSET X-Nope =~ /yes please/ [if-unset: yes please]\nrawbody RAW /click here/i\n";
+        assert_eq!(hits(rules, "Subject: cheap pills\n\nBuy VIAGRA now\nfree offer, free offer\nand\nFREE OFFER free offer\nCLICK HERE\n"), vec!["CASE", "COUNT", "NEG", "RAW", "UNSET"]);
+        assert_eq!(hits(rules, "Subject: hello there\n\nno such words\n"), vec!["UNSET"]);
+        let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
+        let r = set.score(b"Subject: x\n\nfree offer\nfree offer free offer\n", &crate::rules::NetworkFacts::default());
+        assert_eq!(r.hits.iter().find(|h| h.name == "COUNT").map(|h| h.count), Some(3));
+    }
 }
