@@ -747,6 +747,13 @@ mod tests {
     }
 
     #[test]
+    fn oversized_pattern_is_refused_at_load_though_compilation_is_lazy() {
+        assert_eq!(compile("/(?:a{1000}){1000}/").unwrap_err(), RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+        let big_but_fine = compile("/x{3000}/").unwrap();
+        assert!(big_but_fine.is_match(&[b'x'; 3000], &|| Cow::Borrowed("")));
+    }
+
+    #[test]
     fn extended_mode_strips_comments_but_not_class_spaces() {
         assert!(m("/a b # comment\n c/x", "abc"));
         assert!(m("/a[ ]b/x", "a b"));

@@ -83,10 +83,10 @@ fn lower_class(c: &ClassBytes) -> ClassBytes {
 fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut consider = |cand: Option<Vec<Vec<u8>>>| {
-        if let Some(c) = cand.filter(|c| c.len() <= MAX_LITERALS && c.iter().all(|l| l.len() >= MIN_LITERAL)) {
-            if best.as_ref().is_none_or(|b| rank(&c) > rank(b)) {
-                best = Some(c);
-            }
+        if let Some(c) = cand.filter(|c| c.len() <= MAX_LITERALS && c.iter().all(|l| l.len() >= MIN_LITERAL))
+            && best.as_ref().is_none_or(|b| rank(&c) > rank(b))
+        {
+            best = Some(c);
         }
     };
     consider(extract(hir, ExtractKind::Prefix));
@@ -139,7 +139,7 @@ pub struct LiteralIndex {
 
 impl LiteralIndex {
     /// `rules`: (rule index, its required literals). None when there is nothing to index.
-    pub fn build(rules: impl IntoIterator<Item = (usize, Vec<Vec<u8>>)>) -> Option<LiteralIndex> {
+    pub fn build(rules: impl IntoIterator<Item = RuleLiterals>) -> Option<LiteralIndex> {
         let mut ids: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut rules_of: Vec<Vec<usize>> = Vec::new();
@@ -189,6 +189,9 @@ impl LiteralIndex {
     }
 }
 
+/// A rule's index and its required literals.
+type RuleLiterals = (usize, Vec<Vec<u8>>);
+
 /// The literal indexes of a rule set, one per haystack a pattern rule reads.
 #[derive(Debug, Default)]
 pub struct RulePrefilter {
@@ -209,7 +212,7 @@ impl RulePrefilter {
         let mut body = Vec::new();
         let mut raw_body = Vec::new();
         let mut full = Vec::new();
-        let mut headers: std::collections::BTreeMap<&str, Vec<(usize, Vec<Vec<u8>>)>> = Default::default();
+        let mut headers: std::collections::BTreeMap<&str, Vec<RuleLiterals>> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
             if rule.scores[0] == 0.0 && rule.scores[1] == 0.0 {
