@@ -29,6 +29,7 @@ const PURE: &[&str] = &[
     "src/rules/message.rs",
     "src/rules/parse.rs",
     "src/rules/perl_regex.rs",
+    "src/rules/prefilter.rs",
     "src/rules/rspamd.rs",
     "src/rules/uri.rs",
     // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs
