@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indymilter_test::{MacroStage, Status, TestConnection};
-use mailward::milter::{MilterListener, MilterSettings, MilterState, RawMilterConfig, Scorer};
+use mailward::milter::{MilterConfig, MilterListener, MilterSettings, MilterSocket, MilterState, Scorer};
 use mailward::spam::{PolicyDirectory, PolicyValues};
 use postfix::{Postfix, PostfixOptions};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -348,7 +348,7 @@ async fn main() {
         }
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("zero.sock");
-        let settings = MilterSettings::from_raw(&RawMilterConfig { listen: format!("unix:{}", socket.display()), ..Default::default() }).unwrap();
+        let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig::default()).unwrap();
         let listener = MilterListener::bind(&settings).await.unwrap();
         let state = MilterState::new(settings, Arc::new(Zero), directory());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -368,7 +368,7 @@ async fn main() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let socket = dir.path().join("milter.sock");
-    let settings = MilterSettings::from_raw(&RawMilterConfig { listen: format!("unix:{}", socket.display()), socket_mode: 0o666, ..Default::default() }).unwrap();
+    let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();
     let listener = MilterListener::bind(&settings).await.unwrap();
     let state = MilterState::new(settings, scorer, directory());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

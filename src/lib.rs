@@ -76,7 +76,8 @@
 //!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
 //!   parse `.cf` files into compiled rules plus `Diagnostic`s (file:line); `RuleSet::score(message,
 //!   &NetworkFacts) -> Report` scores one message; `rules::rspamd::export` flattens a rule set for
-//!   Rspamd; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
+//!   Rspamd 3.4's spamassassin module, leaving out (with a comment each) what that module cannot
+//!   run or would crash on; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
 //!   Invariants: `RuleSet` is immutable and `Send + Sync` (share it as `Arc<RuleSet>`, swap on
 //!   reload); scoring does no I/O and is bounded (message size cap, SpamAssassin's part scan
 //!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is
@@ -84,13 +85,16 @@
 //!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
-//!   (the hourly check for `serve`), `updates::cli` (`rules update|publish|rollback`). Pure:
+//!   (the hourly check for `serve`), `updates::after` (after an update: the flattened Rspamd
+//!   ruleset, the hooks directory, reload commands; every step runs and reports even when one
+//!   fails), `updates::cli` (`rules update|publish|rollback`, defaults from `[updates]`). Pure:
 //!   `channel`, `mirrors`, `verify`, `signature`, `extract`. Invariants: a tarball is unpacked
 //!   in memory and checked whole (flat, safe names, caps, no links) before anything is
 //!   written; a channel is written and linted in a staging directory and switched in by
 //!   renames, so every failure leaves the installed rules as they were; the previous version
 //!   is kept for rollback; linting goes through the `updates::lint::RuleLint` trait (our
-//!   engine, then `spamassassin --lint` when installed).
+//!   engine, then `spamassassin --lint` when installed). The rules the milter loads follow the
+//!   update directory as SpamAssassin's do (`rules::load::effective_paths`).
 
 /// `println!` that ignores a closed pipe (`mailward log | head`) instead of panicking.
 macro_rules! outln {

@@ -22,7 +22,7 @@ pub enum RulesNoun {
 pub async fn run_rules(ctx: &Context, cmd: RulesNoun) -> anyhow::Result<i32> {
     let json = ctx.out.json;
     let cmd = match cmd {
-        RulesNoun::Updates(update) => return crate::updates::cli::run(update, json, &mut std::io::stdout()).await,
+        RulesNoun::Updates(update) => return crate::updates::cli::run(update, &ctx.config, json, &mut std::io::stdout()).await,
         RulesNoun::Engine(cmd) => cmd,
     };
     // Loading Debian's full rule set is CPU work: keep it off the async workers.

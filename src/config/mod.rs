@@ -83,6 +83,7 @@ pub struct Config {
     pub rules: RulesConfig,
     pub autoconfig: AutoconfigConfig,
     pub apply: ApplyConfig,
+    pub updates: UpdatesConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +124,10 @@ pub struct MilterConfig {
     pub failure_action: FailureAction,
     /// Relays whose X-Spam-* headers are kept (and may be used instead of our score).
     pub trusted_relays: Vec<String>,
+    /// Use a trusted relay's `X-Spam-Score` instead of scoring the message again.
+    pub use_trusted_scores: bool,
+    /// Permission bits of a `unix:` milter socket (Postfix connects as user `postfix`).
+    pub socket_mode: u32,
     /// Defer (452 4.5.3) recipients whose policy differs from the first recipient's.
     pub defer_mixed_policies: bool,
 }
@@ -133,6 +138,32 @@ pub struct RulesConfig {
     pub paths: Vec<PathBuf>,
     /// Where `rules update` installs channels (SpamAssassin's layout).
     pub update_dir: PathBuf,
+}
+
+/// `[updates]`: the hourly sa-update channel check inside `serve`, and what runs after new
+/// rules are installed (by `serve` or by `mailward rules update`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatesConfig {
+    /// Let `serve` check the channels every `interval_secs` (a DNS lookup; a download only when
+    /// a channel published a new version).
+    pub enabled: bool,
+    pub interval_secs: u64,
+    pub channels: Vec<String>,
+    /// Trust the published checksums instead of requiring an OpenPGP signature.
+    pub nogpg: bool,
+    /// Directory of trusted OpenPGP public keys (`mailward rules update --import` adds to it).
+    pub keyring: PathBuf,
+    /// Key files trusted besides the keyring (Debian ships the ASF key for the default channel).
+    pub trusted_key_files: Vec<PathBuf>,
+    /// DNS server for the version lookups; `None` uses /etc/resolv.conf.
+    pub dns_server: Option<SocketAddr>,
+    /// Where the flattened ruleset for Rspamd's spamassassin module is written (`sa_ruleset`);
+    /// `None` writes none.
+    pub rspamd_dir: Option<PathBuf>,
+    /// Executables run in name order after an update, as Debian's sa-update cron runs them.
+    pub hooks_dir: Option<PathBuf>,
+    /// Shell commands run after an update (`systemctl reload rspamd`, ...).
+    pub reload_commands: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +236,8 @@ impl Config {
                     _ => Err("must be tempfail or accept".into()),
                 }),
                 trusted_relays: r.string_list("milter.trusted_relays"),
+                use_trusted_scores: r.bool("milter.use_trusted_scores", false),
+                socket_mode: r.parsed("milter.socket_mode", "0660", parse_mode),
                 defer_mixed_policies: r.bool("milter.defer_mixed_policies", false),
             },
             rules: RulesConfig {
@@ -228,8 +261,37 @@ impl Config {
                 sieve_dir: r.path("apply.sieve_dir", "/var/lib/mailward/sieve"),
                 full_pass_interval_secs: r.u64_in("apply.full_pass_interval_secs", 3600, 10..=604_800),
             },
+            updates: UpdatesConfig {
+                enabled: r.bool("updates.enabled", true),
+                interval_secs: r.u64_in("updates.interval_secs", 3600, 60..=604_800),
+                channels: r.string_list_or("updates.channels", &["updates.spamassassin.org"]),
+                nogpg: r.bool("updates.nogpg", false),
+                keyring: r.path("updates.keyring", "/etc/mailward/update-keys"),
+                trusted_key_files: r.path_list("updates.trusted_key_files", &["/usr/share/spamassassin/GPG.KEY"]),
+                dns_server: r.optional_string("updates.dns_server").filter(|s| !s.is_empty()).and_then(|s| match parse_dns_server(&s) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        r.problem("updates.dns_server", e);
+                        None
+                    }
+                }),
+                // an empty string turns the step off
+                rspamd_dir: Some(r.path("updates.rspamd_dir", "/var/lib/spamassassin/rspamd")).filter(|p| !p.as_os_str().is_empty()),
+                hooks_dir: Some(r.path("updates.hooks_dir", "/etc/spamassassin/sa-update-hooks.d")).filter(|p| !p.as_os_str().is_empty()),
+                reload_commands: r.string_list("updates.reload_commands"),
+            },
             data_dir,
         };
+        for (i, relay) in config.milter.trusted_relays.iter().enumerate() {
+            if let Err(e) = crate::milter::settings::Network::parse(relay) {
+                r.problem(&format!("milter.trusted_relays[{i}]"), e);
+            }
+        }
+        for (i, channel) in config.updates.channels.iter().enumerate() {
+            if let Err(e) = crate::updates::channel::Channel::new(channel) {
+                r.problem(&format!("updates.channels[{i}]"), e.to_string());
+            }
+        }
         if config.autoconfig.sign_cert.is_some() != config.autoconfig.sign_key.is_some() {
             r.problem("autoconfig.sign_key", "sign_cert and sign_key must be set together");
         }
@@ -243,6 +305,25 @@ impl Config {
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("mailward.db").display()),
         }
     }
+}
+
+impl Default for MilterConfig {
+    /// The defaults of the config file (for code that builds a milter without one).
+    fn default() -> Self {
+        Config::defaults().milter
+    }
+}
+
+/// `0660` (octal, as chmod takes it) -> 0o660.
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("'{s}' is not an octal permission mode like \"0660\""))
+}
+
+/// `IP` or `IP:PORT` (port 53 by default).
+pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("'{text}' is not a DNS server address: expected IP or IP:PORT"))
 }
 
 /// Reads the config file. A missing file at the default path is not an error (every key has a

@@ -124,6 +124,14 @@ impl Reader {
         }
     }
 
+    /// A list of strings that defaults to `default` when the key is absent.
+    pub fn string_list_or(&mut self, key: &str, default: &[&str]) -> Vec<String> {
+        if self.lookup(key).is_none() {
+            return default.iter().map(|s| s.to_string()).collect();
+        }
+        self.string_list(key)
+    }
+
     pub fn path_list(&mut self, key: &str, default: &[&str]) -> Vec<PathBuf> {
         if self.lookup(key).is_none() {
             return default.iter().map(PathBuf::from).collect();

@@ -64,3 +64,32 @@ fn sample_config_in_contrib_is_valid_and_complete() {
     // The sample documents the defaults: uncommenting nothing changes nothing.
     assert_eq!(config, Config::defaults());
 }
+
+#[test]
+fn updates_and_milter_keys_are_checked_by_key() {
+    let text = r#"
+[milter]
+trusted_relays = ["10.0.0.0/8", "mail.example.net"]
+socket_mode = "0999"
+[updates]
+channels = ["updates.spamassassin.org", "../etc"]
+dns_server = "resolver.example"
+interval_secs = 5
+reload_commands = "systemctl reload rspamd"
+"#;
+    let problems = Config::from_toml_str(text).unwrap_err();
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys.len(), 6, "{problems:?}");
+    for expected in ["milter.trusted_relays[1]", "milter.socket_mode", "updates.channels[1]", "updates.dns_server", "updates.interval_secs", "updates.reload_commands"] {
+        assert!(keys.contains(&expected), "missing problem for {expected}: {problems:?}");
+    }
+    let ok = Config::from_toml_str("[milter]\nsocket_mode = \"0600\"\nuse_trusted_scores = true\n[updates]\nrspamd_dir = \"\"\nhooks_dir = \"\"\ndns_server = \"127.0.0.1:5353\"\n").unwrap();
+    assert_eq!(ok.milter.socket_mode, 0o600);
+    assert!(ok.milter.use_trusted_scores);
+    assert_eq!((ok.updates.rspamd_dir, ok.updates.hooks_dir), (None, None), "empty turns the step off");
+    assert_eq!(ok.updates.dns_server, Some("127.0.0.1:5353".parse().unwrap()));
+    let defaults = Config::defaults().updates;
+    assert!(defaults.enabled);
+    assert_eq!(defaults.channels, vec!["updates.spamassassin.org".to_string()]);
+    assert_eq!(defaults.rspamd_dir, Some(PathBuf::from("/var/lib/spamassassin/rspamd")));
+}

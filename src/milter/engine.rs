@@ -7,8 +7,9 @@ use crate::spam::verdict::ScoreReport;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub fn rule_loader(paths: Vec<PathBuf>) -> ScorerLoader {
-    Arc::new(move || load_rule_scorer(&paths))
+pub fn rule_loader(paths: Vec<PathBuf>, update_dir: PathBuf) -> ScorerLoader {
+    // The effective paths are worked out on every load: the first installed channel changes them.
+    Arc::new(move || load_rule_scorer(&crate::rules::load::effective_paths(&paths, &update_dir)))
 }
 
 /// Scores nothing: what the milter uses when no rule could be loaded at start, so mail still

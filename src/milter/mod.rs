@@ -27,4 +27,4 @@ pub use engine::{rule_loader, NoRules};
 pub use rule_scorer::load_rule_scorer;
 pub use server::{MilterListener, MilterState, Scorer, ScorerLoader, reload_on_rule_change, reload_on_sighup, run};
 pub use session::{EomPlan, RcptAnswer, Session};
-pub use settings::{FailureAction, ListenAddress, MilterSettings, RawMilterConfig};
+pub use settings::{FailureAction, MilterConfig, MilterSettings, MilterSocket};

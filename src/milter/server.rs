@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tracing::{error, info, warn};
 
 use super::session::{EomPlan, RcptAnswer, Session};
-use super::settings::{FailureAction, ListenAddress, MilterSettings};
+use super::settings::{FailureAction, MilterSettings, MilterSocket};
 use crate::spam::PolicyDirectory;
 use crate::spam::verdict::ScoreReport;
 
@@ -73,8 +73,8 @@ impl MilterListener {
     /// Binds `settings.listen`; a stale unix socket file is replaced.
     pub async fn bind(settings: &MilterSettings) -> io::Result<MilterListener> {
         match &settings.listen {
-            ListenAddress::Inet(addr) => Ok(MilterListener::Tcp(TcpListener::bind(addr).await?)),
-            ListenAddress::Unix(path) => {
+            MilterSocket::Inet(addr) => Ok(MilterListener::Tcp(TcpListener::bind(*addr).await?)),
+            MilterSocket::Unix(path) => {
                 if let Ok(meta) = std::fs::symlink_metadata(path) {
                     use std::os::unix::fs::FileTypeExt;
                     if meta.file_type().is_socket() {
@@ -154,7 +154,8 @@ pub async fn run(listener: MilterListener, state: Arc<MilterState>, shutdown: im
 /// How the scorer is rebuilt on reload: load the rule files again (on a blocking thread).
 pub type ScorerLoader = Arc<dyn Fn() -> Result<Arc<dyn Scorer>, String> + Send + Sync>;
 
-async fn reload(state: &MilterState, load: &ScorerLoader, why: &str) {
+/// Loads the rules again and swaps them in; a failed load keeps the rules in use.
+pub async fn reload(state: &MilterState, load: &ScorerLoader, why: &str) {
     let load = load.clone();
     match tokio::task::spawn_blocking(move || load()).await {
         Ok(Ok(scorer)) => {

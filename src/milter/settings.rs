@@ -1,83 +1,11 @@
-//! The milter's settings: [`RawMilterConfig`] (plain values, from the `[milter]` section of
-//! `crate::config::Config` via [`MilterSettings::from_config`], or written by tests) validated
-//! into [`MilterSettings`], with every error reported at once and named by key.
+//! The milter's settings: the `[milter]` section and `listen.milter` of
+//! [`crate::config::Config`] (already checked key by key when the file was read), with the
+//! trusted relays parsed into networks and sizes and times in the units the milter uses.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
-pub struct RawMilterConfig {
-    /// `unix:/path/to/socket` or `inet:host:port`, as Postfix's `smtpd_milters` names it.
-    pub listen: String,
-    /// Messages larger than this are passed unscored, with a header saying so.
-    pub max_message_size: usize,
-    /// Scoring that takes longer ends with the failure action.
-    pub scoring_timeout_ms: u64,
-    /// `tempfail` (451 4.7.1, the sender retries) or `accept` (deliver unscored).
-    pub failure_action: String,
-    /// Upstream relays (addresses or CIDR networks) whose `X-Spam-*` headers are kept.
-    pub trusted_relays: Vec<String>,
-    /// Use a trusted relay's score instead of scoring again.
-    pub use_trusted_scores: bool,
-    /// Defer (452 4.5.3) recipients whose policy differs from the first recipient's, so that
-    /// each transaction has one policy.
-    pub one_policy_per_transaction: bool,
-    /// Permissions of the unix socket (Postfix connects as user `postfix`).
-    pub socket_mode: u32,
-}
-
-impl Default for RawMilterConfig {
-    fn default() -> Self {
-        RawMilterConfig {
-            listen: "unix:/run/mailward/milter.sock".into(),
-            max_message_size: 2 * 1024 * 1024,
-            scoring_timeout_ms: 10_000,
-            failure_action: "tempfail".into(),
-            trusted_relays: Vec::new(),
-            use_trusted_scores: false,
-            one_policy_per_transaction: false,
-            socket_mode: 0o660,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureAction {
-    Tempfail,
-    Accept,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddress {
-    /// `host:port`; TCP sockets get TCP_NODELAY (without it Postfix waits ~40 ms per reply).
-    Inet(String),
-    Unix(PathBuf),
-}
-
-impl ListenAddress {
-    pub fn parse(s: &str) -> Result<ListenAddress, String> {
-        if let Some(path) = s.strip_prefix("unix:") {
-            if !path.starts_with('/') {
-                return Err(format!("unix socket path must be absolute: {s:?}"));
-            }
-            Ok(ListenAddress::Unix(PathBuf::from(path)))
-        } else if let Some(addr) = s.strip_prefix("inet:") {
-            // Also sendmail's `inet:port@host`.
-            let addr = match addr.split_once('@') {
-                Some((port, host)) => format!("{host}:{port}"),
-                None => addr.to_string(),
-            };
-            let port = addr.rsplit_once(':').map(|(_, p)| p).unwrap_or("");
-            if port.parse::<u16>().is_err() {
-                return Err(format!("inet address needs host:port: {s:?}"));
-            }
-            Ok(ListenAddress::Inet(addr))
-        } else {
-            Err(format!("milter address must start with unix: or inet:, found {s:?}"))
-        }
-    }
-}
+pub use crate::config::{FailureAction, MilterConfig, MilterSocket};
 
 /// An address or CIDR network of trusted relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,81 +50,66 @@ impl Network {
 
 #[derive(Debug, Clone)]
 pub struct MilterSettings {
-    pub listen: ListenAddress,
+    pub listen: MilterSocket,
+    /// Messages larger than this are passed unscored, with a header saying so.
     pub max_message_size: usize,
+    /// Scoring that takes longer ends with the failure action.
     pub scoring_timeout: Duration,
     pub failure_action: FailureAction,
+    /// Upstream relays whose `X-Spam-*` headers are kept.
     pub trusted_relays: Vec<Network>,
+    /// Use a trusted relay's score instead of scoring again.
     pub use_trusted_scores: bool,
+    /// Defer (452 4.5.3) recipients whose policy differs from the first recipient's.
     pub one_policy_per_transaction: bool,
+    /// Permissions of the unix socket (Postfix connects as user `postfix`).
     pub socket_mode: u32,
 }
 
 impl MilterSettings {
-    /// From the daemon's validated config file.
+    /// From the daemon's config file.
     pub fn from_config(config: &crate::config::Config) -> Result<MilterSettings, Vec<String>> {
-        let m = &config.milter;
-        MilterSettings::from_raw(&RawMilterConfig {
-            listen: config.listen.milter.to_string(),
-            max_message_size: usize::try_from(m.max_message_bytes).unwrap_or(usize::MAX),
-            scoring_timeout_ms: m.scoring_timeout_ms,
-            failure_action: match m.failure_action {
-                crate::config::FailureAction::Tempfail => "tempfail".into(),
-                crate::config::FailureAction::Accept => "accept".into(),
-            },
-            trusted_relays: m.trusted_relays.clone(),
-            use_trusted_scores: false,
-            one_policy_per_transaction: m.defer_mixed_policies,
-            ..RawMilterConfig::default()
-        })
+        MilterSettings::new(config.listen.milter.clone(), &config.milter)
     }
 
-    /// Validates every key; errors are `milter.<key>: <what is wrong>`.
-    pub fn from_raw(raw: &RawMilterConfig) -> Result<MilterSettings, Vec<String>> {
+    /// The config reader reports bad relays by key already; a `MilterConfig` built in code
+    /// gets the same check here, every error at once.
+    pub fn new(listen: MilterSocket, m: &MilterConfig) -> Result<MilterSettings, Vec<String>> {
         let mut errors = Vec::new();
-        let listen = ListenAddress::parse(&raw.listen).map_err(|e| errors.push(format!("milter.listen: {e}"))).ok();
-        let failure_action = match raw.failure_action.as_str() {
-            "tempfail" => Some(FailureAction::Tempfail),
-            "accept" => Some(FailureAction::Accept),
-            other => {
-                errors.push(format!("milter.failure_action: expected tempfail or accept, found {other:?}"));
-                None
-            }
-        };
         let mut trusted_relays = Vec::new();
-        for r in &raw.trusted_relays {
+        for (i, r) in m.trusted_relays.iter().enumerate() {
             match Network::parse(r) {
                 Ok(n) => trusted_relays.push(n),
-                Err(e) => errors.push(format!("milter.trusted_relays: {e}")),
+                Err(e) => errors.push(format!("milter.trusted_relays[{i}]: {e}")),
             }
         }
-        if raw.max_message_size == 0 {
-            errors.push("milter.max_message_size: must be more than 0".into());
+        if m.max_message_bytes == 0 {
+            errors.push("milter.max_message_bytes: must be more than 0".into());
         }
-        if raw.scoring_timeout_ms == 0 {
+        if m.scoring_timeout_ms == 0 {
             errors.push("milter.scoring_timeout_ms: must be more than 0".into());
         }
-        if raw.socket_mode > 0o777 {
-            errors.push(format!("milter.socket_mode: {:o} is not a permission mode", raw.socket_mode));
+        if m.socket_mode > 0o777 {
+            errors.push(format!("milter.socket_mode: {:o} is not a permission mode", m.socket_mode));
         }
-        match (listen, failure_action) {
-            (Some(listen), Some(failure_action)) if errors.is_empty() => Ok(MilterSettings {
-                listen,
-                max_message_size: raw.max_message_size,
-                scoring_timeout: Duration::from_millis(raw.scoring_timeout_ms),
-                failure_action,
-                trusted_relays,
-                use_trusted_scores: raw.use_trusted_scores,
-                one_policy_per_transaction: raw.one_policy_per_transaction,
-                socket_mode: raw.socket_mode,
-            }),
-            _ => Err(errors),
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        Ok(MilterSettings {
+            listen,
+            max_message_size: usize::try_from(m.max_message_bytes).unwrap_or(usize::MAX),
+            scoring_timeout: Duration::from_millis(m.scoring_timeout_ms),
+            failure_action: m.failure_action,
+            trusted_relays,
+            use_trusted_scores: m.use_trusted_scores,
+            one_policy_per_transaction: m.defer_mixed_policies,
+            socket_mode: m.socket_mode,
+        })
     }
 }
 
 impl Default for MilterSettings {
     fn default() -> Self {
-        MilterSettings::from_raw(&RawMilterConfig::default()).expect("default milter settings are valid")
+        MilterSettings::from_config(&crate::config::Config::defaults()).expect("default milter settings are valid")
     }
 }

@@ -95,9 +95,9 @@ pub fn run(cmd: &RulesCommand, json: bool, out: &mut dyn Write) -> anyhow::Resul
         }
         RulesCommand::ExportRspamd { out: path, rules } => {
             let (set, _) = RuleSet::load(&paths_or_default(rules), &env);
-            let text = super::rspamd::export(&set);
-            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.to_string().to_lowercase()))?;
-            writeln!(out, "wrote {} rules to {}", set.rules.len(), path.display())?;
+            let export = super::rspamd::export(&set);
+            std::fs::write(path, &export.text).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.to_string().to_lowercase()))?;
+            writeln!(out, "wrote {} rules to {} ({} left out, each named in a comment there)", export.written, path.display(), export.left_out)?;
             Ok(0)
         }
     }

@@ -72,3 +72,57 @@ impl RuleSet {
         (set, diags)
     }
 }
+
+/// SpamAssassin's default rules directory, which an installed `updates.spamassassin.org`
+/// channel replaces.
+pub const SPAMASSASSIN_DEFAULT_RULES: &str = "/usr/share/spamassassin";
+
+/// The rule paths to load, given the configured ones and the channel update directory, as
+/// SpamAssassin chooses them: once `updates.spamassassin.org` is installed in `update_dir`, the
+/// update directory takes the place of the default rules directory (the channel is a newer copy
+/// of the same rules); other installed channels are loaded after the configured paths, so their
+/// definitions win. An empty or missing update directory changes nothing.
+pub fn effective_paths(configured: &[PathBuf], update_dir: &Path) -> Vec<PathBuf> {
+    let installed = cf_files(update_dir).unwrap_or_default();
+    if installed.is_empty() {
+        return configured.to_vec();
+    }
+    let official = installed.iter().any(|f| f.file_name().is_some_and(|n| n == "updates_spamassassin_org.cf"));
+    let mut out = Vec::new();
+    let mut placed = false;
+    for p in configured {
+        if p == update_dir {
+            placed = true;
+            out.push(p.clone());
+        } else if official && p == Path::new(SPAMASSASSIN_DEFAULT_RULES) {
+            if !placed {
+                out.push(update_dir.to_path_buf());
+                placed = true;
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    if !placed {
+        out.push(update_dir.to_path_buf());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_dir_replaces_the_default_rules_only_with_the_official_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let configured = vec![PathBuf::from(SPAMASSASSIN_DEFAULT_RULES), PathBuf::from("/etc/mailward/rules")];
+        assert_eq!(effective_paths(&configured, dir.path()), configured, "empty update dir");
+        std::fs::write(dir.path().join("sa_schaal_it.cf"), "include sa_schaal_it/x.cf\n").unwrap();
+        let mut with_channel = configured.clone();
+        with_channel.push(dir.path().to_path_buf());
+        assert_eq!(effective_paths(&configured, dir.path()), with_channel, "third-party channel comes last");
+        std::fs::write(dir.path().join("updates_spamassassin_org.cf"), "include updates_spamassassin_org/x.cf\n").unwrap();
+        assert_eq!(effective_paths(&configured, dir.path()), vec![dir.path().to_path_buf(), PathBuf::from("/etc/mailward/rules")]);
+    }
+}

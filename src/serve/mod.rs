@@ -73,7 +73,7 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     // The views every request and message is answered from.
     let snapshot = store.mail_snapshot(None).await?;
     let autoconfig = AutoconfigState::new(AutoconfigSettings::from_config(&config), crate::autoconfig::Snapshot::from_mail_snapshot(&snapshot));
-    let loader = crate::milter::rule_loader(config.rules.paths.clone());
+    let loader = crate::milter::rule_loader(config.rules.paths.clone(), config.rules.update_dir.clone());
     let scorer = match tokio::task::spawn_blocking({
         let loader = loader.clone();
         move || loader()
@@ -107,14 +107,16 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
     tasks.spawn(async_io(serve_http(admin, admin_router(store.clone(), config.server.public_hostname.clone()), shutdown_rx.clone())));
     tasks.spawn(async_io(crate::milter::run(milter_listener, milter.clone(), stopped(shutdown_rx.clone()))));
     let sighup = crate::milter::reload_on_sighup(milter.clone(), loader.clone())?;
-    let rule_watch = crate::milter::reload_on_rule_change(milter.clone(), loader, config.rules.paths.clone(), std::time::Duration::from_secs(10));
+    let mut watched = config.rules.paths.clone();
+    watched.push(config.rules.update_dir.clone());
+    let rule_watch = crate::milter::reload_on_rule_change(milter.clone(), loader.clone(), watched, std::time::Duration::from_secs(10));
     // These two run until shutdown; they hold no resource that needs a clean stop.
     let background = tokio::spawn(async move {
         tokio::join!(sighup, rule_watch);
     });
 
     let (changes_tx, changes_rx) = watch::channel(snapshot.change_id);
-    let refresher = tokio::spawn(refresh_views(store.clone(), config.clone(), autoconfig, milter, changes_rx.clone()));
+    let refresher = tokio::spawn(refresh_views(store.clone(), config.clone(), autoconfig, milter.clone(), changes_rx.clone()));
     if config.apply.enabled {
         let server_default = crate::views::server_default(&snapshot, &config.server.default_policy);
         let full_pass = std::time::Duration::from_secs(config.apply.full_pass_interval_secs);
@@ -124,6 +126,10 @@ pub async fn run(mut ctx: Context, args: ServeArgs) -> anyhow::Result<()> {
             Ok(())
         });
         outln!("applying changes for node '{}' to {}", config.server.name, config.apply.postfix_dir.display());
+    }
+    if config.updates.enabled {
+        tasks.spawn(update_rules_on_schedule(config.clone(), milter.clone(), loader, shutdown_rx.clone()));
+        outln!("checking rule channels {} every {} s", config.updates.channels.join(", "), config.updates.interval_secs);
     }
     tasks.spawn(async move {
         follow_changes(store, std::time::Duration::from_secs(2), changes_tx, shutdown_rx).await;
@@ -154,6 +160,38 @@ async fn async_io(f: impl std::future::Future<Output = std::io::Result<()>>) -> 
 
 async fn stopped(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The hourly channel check (`[updates]`): after an update the milter reloads its rules at
+/// once, then the Rspamd ruleset, hooks and reload commands run. A configuration the updater
+/// cannot use (an unreadable key file) is logged and the schedule is not started: mail flow
+/// matters more than rule freshness.
+async fn update_rules_on_schedule(config: Config, milter: Arc<MilterState>, loader: crate::milter::ScorerLoader, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let args = crate::updates::cli::UpdateArgs::from_config_only();
+    let options = match crate::updates::cli::update_options(&args, &config) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("rule updates are off: {e:#}");
+            return Ok(());
+        }
+    };
+    let lint: Arc<dyn crate::updates::lint::RuleLint> = Arc::new(crate::updates::lint::LintChain::detect());
+    let after = crate::updates::after::AfterUpdate::from_config(&config);
+    let interval = std::time::Duration::from_secs(config.updates.interval_secs);
+    crate::updates::schedule(options, lint, interval, stopped(shutdown), move |report| {
+        for (channel, outcome) in &report.channels {
+            tracing::info!("rule update: {}", crate::updates::cli::describe(channel, outcome));
+        }
+        let (milter, loader, after) = (milter.clone(), loader.clone(), after.clone());
+        tokio::spawn(async move {
+            crate::milter::server::reload(&milter, &loader, "rule update").await;
+            for step in crate::updates::after::run_after_update(&after).await {
+                if step.ok { tracing::info!("after rule update: {step}") } else { tracing::warn!("after rule update: {step}") }
+            }
+        });
+    })
+    .await;
+    Ok(())
 }
 
 /// Rebuilds the views when the change log moves.

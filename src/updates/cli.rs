@@ -1,7 +1,9 @@
 //! `mailward rules update|publish|rollback`: argument parsing and output. The lead's CLI
 //! wires [`RulesUpdateCommand`] under `mailward rules` and calls [`run`].
 
+use super::after::{AfterUpdate, run_after_update};
 use super::channel::{Channel, SaVersion};
+use crate::config::Config;
 use super::extract::Rewrite;
 use super::install::{ChannelPaths, rollback};
 use super::lint::{LintChain, RuleLint};
@@ -12,7 +14,6 @@ use super::update::{ChannelOutcome, UpdateOptions, Verification, update};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,20 +29,22 @@ pub enum RulesUpdateCommand {
     Rollback {
         #[arg(long)]
         channel: String,
-        #[arg(long, default_value = "/var/lib/spamassassin/4.000001")]
-        updatedir: PathBuf,
+        /// Default: `rules.update_dir` from the config file
+        #[arg(long)]
+        updatedir: Option<PathBuf>,
     },
 }
 
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
-    /// Channel to update (repeatable); default updates.spamassassin.org
+    /// Channel to update (repeatable); default: `updates.channels` from the config file
     #[arg(long = "channel")]
     pub channels: Vec<String>,
     /// File with one channel per line (`#` comments)
     #[arg(long)]
     pub channelfile: Option<PathBuf>,
-    /// Trust the .sha512/.sha256 checksums instead of an OpenPGP signature
+    /// Trust the .sha512/.sha256 checksums instead of an OpenPGP signature (also
+    /// `updates.nogpg`)
     #[arg(long)]
     pub nogpg: bool,
     /// OpenPGP key id to trust (repeatable)
@@ -50,18 +53,20 @@ pub struct UpdateArgs {
     /// Import an OpenPGP public key file into the keyring (repeatable)
     #[arg(long = "import")]
     pub import: Vec<PathBuf>,
-    /// Directory of trusted OpenPGP public keys (sa-update keeps them in a GnuPG home instead)
-    #[arg(long, default_value = "/etc/mailward/update-keys")]
-    pub keyring: PathBuf,
+    /// Directory of trusted OpenPGP public keys (sa-update keeps them in a GnuPG home instead);
+    /// default: `updates.keyring`
+    #[arg(long)]
+    pub keyring: Option<PathBuf>,
     /// Only check whether a newer version exists (exit 0 if so, 1 if not)
     #[arg(long)]
     pub checkonly: bool,
-    /// Where channels are installed (SpamAssassin's layout)
-    #[arg(long, default_value = "/var/lib/spamassassin/4.000001")]
-    pub updatedir: PathBuf,
-    /// DNS server for the TXT lookups, `IP` or `IP:PORT` (default: /etc/resolv.conf)
-    #[arg(long, value_parser = parse_dns_server)]
-    pub dns_server: Option<SocketAddr>,
+    /// Where channels are installed (SpamAssassin's layout); default: `rules.update_dir`
+    #[arg(long)]
+    pub updatedir: Option<PathBuf>,
+    /// DNS server for the TXT lookups, `IP` or `IP:PORT` (default: `updates.dns_server`, else
+    /// /etc/resolv.conf)
+    #[arg(long, value_parser = crate::config::parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
     /// Seconds per DNS attempt
     #[arg(long, default_value_t = 5)]
     pub dns_timeout: u64,
@@ -77,6 +82,22 @@ pub struct UpdateArgs {
     /// Keep loadplugin and similar lines from the channel (they load code: dangerous)
     #[arg(long)]
     pub allowplugins: bool,
+    /// Skip what runs after an update (Rspamd ruleset, hooks, reload commands)
+    #[arg(long)]
+    pub no_after_update: bool,
+}
+
+impl UpdateArgs {
+    /// The arguments of a bare `mailward rules update`: every choice left to the config file
+    /// (what the schedule inside `serve` runs).
+    pub fn from_config_only() -> Self {
+        #[derive(clap::Parser)]
+        struct Bare {
+            #[command(flatten)]
+            args: UpdateArgs,
+        }
+        <Bare as clap::Parser>::parse_from(["update"]).args
+    }
 }
 
 #[derive(Args, Debug)]
@@ -107,18 +128,15 @@ pub struct PublishArgs {
     pub sign: Option<PathBuf>,
 }
 
-fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
-    text.parse::<SocketAddr>()
-        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
-        .map_err(|_| format!("invalid DNS server {text:?}: expected IP or IP:PORT"))
-}
-
 /// Runs one command; the returned number is the process exit code.
-pub async fn run(cmd: RulesUpdateCommand, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
+/// `config` supplies every default the command line leaves open (`[updates]`,
+/// `rules.update_dir`).
+pub async fn run(cmd: RulesUpdateCommand, config: &Config, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
     match cmd {
-        RulesUpdateCommand::Update(args) => run_update(args, json, out).await,
+        RulesUpdateCommand::Update(args) => run_update(args, config, json, out).await,
         RulesUpdateCommand::Publish(args) => run_publish(args, json, out),
         RulesUpdateCommand::Rollback { channel, updatedir } => {
+            let updatedir = updatedir.unwrap_or_else(|| config.rules.update_dir.clone());
             let channel = Channel::new(&channel)?;
             let version = rollback(&channel, &ChannelPaths::new(&updatedir, &channel))?;
             if json {
@@ -131,15 +149,15 @@ pub async fn run(cmd: RulesUpdateCommand, json: bool, out: &mut (dyn Write + Sen
     }
 }
 
-/// The update options from the command line.
-pub fn update_options(args: &UpdateArgs) -> anyhow::Result<UpdateOptions> {
+/// The update options from the command line, with the config file's values where it is silent.
+pub fn update_options(args: &UpdateArgs, config: &Config) -> anyhow::Result<UpdateOptions> {
     let mut names = args.channels.clone();
     if let Some(file) = &args.channelfile {
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read channel file {}", file.display()))?;
         names.extend(text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).map(String::from));
     }
     if names.is_empty() {
-        names.push("updates.spamassassin.org".into());
+        names = config.updates.channels.clone();
     }
     let mut channels = Vec::new();
     for name in names {
@@ -149,16 +167,20 @@ pub fn update_options(args: &UpdateArgs) -> anyhow::Result<UpdateOptions> {
         }
     }
     let sa_version = SaVersion::parse(&args.sa_version)?;
-    let mut options = UpdateOptions::new(channels, args.updatedir.clone());
+    let mut options = UpdateOptions::new(channels, args.updatedir.clone().unwrap_or_else(|| config.rules.update_dir.clone()));
     options.sa_version = sa_version;
     options.rewrite = Rewrite { allow_plugins: args.allowplugins, ..Rewrite::debian(&sa_version) };
-    options.dns_server = args.dns_server;
+    options.dns_server = args.dns_server.or(config.updates.dns_server);
     options.dns_timeout = Duration::from_secs(args.dns_timeout.max(1));
     options.http_timeout = Duration::from_secs(args.http_timeout.max(1));
     options.check_only = args.checkonly;
     options.refresh_mirrors = args.refreshmirrors;
-    options.verification =
-        if args.nogpg { Verification::ChecksumOnly } else { Verification::Signature { trusted: trusted_keys(&args.keyring, &args.gpgkeys)? } };
+    let keyring = args.keyring.clone().unwrap_or_else(|| config.updates.keyring.clone());
+    options.verification = if args.nogpg || config.updates.nogpg {
+        Verification::ChecksumOnly
+    } else {
+        Verification::Signature { trusted: trusted_keys(&keyring, &config.updates.trusted_key_files, &args.gpgkeys)? }
+    };
     Ok(options)
 }
 
@@ -178,9 +200,15 @@ pub fn import_keys(keyring: &Path, files: &[PathBuf], out: &mut (dyn Write + Sen
     Ok(())
 }
 
-/// The keys of the keyring directory, narrowed to `ids` when any are given.
-pub fn trusted_keys(keyring: &Path, ids: &[String]) -> anyhow::Result<Vec<pgp::composed::SignedPublicKey>> {
+/// The keys of the keyring directory and of the key files that exist, narrowed to `ids` when
+/// any are given. A key file that is missing is skipped (Debian's key comes with the
+/// `spamassassin` package, which need not be installed); one that is unreadable is an error.
+pub fn trusted_keys(keyring: &Path, key_files: &[PathBuf], ids: &[String]) -> anyhow::Result<Vec<pgp::composed::SignedPublicKey>> {
     let mut keys = Vec::new();
+    for path in key_files.iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read trusted key file {}", path.display()))?;
+        keys.extend(signature::parse_public_keys(&bytes).with_context(|| format!("trusted key file {}", path.display()))?);
+    }
     if let Ok(entries) = std::fs::read_dir(keyring) {
         for entry in entries {
             let path = entry?.path();
@@ -196,9 +224,9 @@ pub fn trusted_keys(keyring: &Path, ids: &[String]) -> anyhow::Result<Vec<pgp::c
     Ok(keys)
 }
 
-async fn run_update(args: UpdateArgs, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
-    import_keys(&args.keyring, &args.import, out)?;
-    let options = update_options(&args)?;
+async fn run_update(args: UpdateArgs, config: &Config, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
+    import_keys(args.keyring.as_deref().unwrap_or(&config.updates.keyring), &args.import, out)?;
+    let options = update_options(&args, config)?;
     let lint: Arc<dyn RuleLint> = Arc::new(LintChain::detect());
     let report = update(&options, lint).await;
     for (channel, outcome) in &report.channels {
@@ -216,20 +244,36 @@ async fn run_update(args: UpdateArgs, json: bool, out: &mut (dyn Write + Send)) 
             writeln!(out, "{value}")?;
             continue;
         }
-        let line = match outcome {
-            ChannelOutcome::Updated { from: Some(from), to } => format!("{channel}: installed version {to} (was {from})"),
-            ChannelOutcome::Updated { from: None, to } => format!("{channel}: installed version {to}"),
-            ChannelOutcome::UpToDate { installed: Some(v), .. } => format!("{channel}: version {v} is current"),
-            ChannelOutcome::UpToDate { installed: None, .. } => format!("{channel}: no version published for this SpamAssassin release"),
-            ChannelOutcome::Available { installed, published } => match installed {
-                Some(v) => format!("{channel}: version {published} available (installed {v})"),
-                None => format!("{channel}: version {published} available (not installed)"),
-            },
-            ChannelOutcome::Failed(e) => format!("{channel}: error: {e}; installed rules left untouched"),
-        };
+        let line = describe(channel, outcome);
         writeln!(out, "{line}")?;
     }
+    if report.updated() && !args.no_after_update {
+        let mut after = AfterUpdate::from_config(config);
+        after.update_dir = options.update_dir.clone();
+        for step in run_after_update(&after).await {
+            if json {
+                writeln!(out, "{}", serde_json::json!({"after_update": step}))?;
+            } else {
+                writeln!(out, "after update: {step}")?;
+            }
+        }
+    }
     Ok(report.exit_code())
+}
+
+/// One line per channel, as `rules update` prints it and `serve` logs it.
+pub fn describe(channel: &Channel, outcome: &ChannelOutcome) -> String {
+    match outcome {
+        ChannelOutcome::Updated { from: Some(from), to } => format!("{channel}: installed version {to} (was {from})"),
+        ChannelOutcome::Updated { from: None, to } => format!("{channel}: installed version {to}"),
+        ChannelOutcome::UpToDate { installed: Some(v), .. } => format!("{channel}: version {v} is current"),
+        ChannelOutcome::UpToDate { installed: None, .. } => format!("{channel}: no version published for this SpamAssassin release"),
+        ChannelOutcome::Available { installed, published } => match installed {
+            Some(v) => format!("{channel}: version {published} available (installed {v})"),
+            None => format!("{channel}: version {published} available (not installed)"),
+        },
+        ChannelOutcome::Failed(e) => format!("{channel}: error: {e}; installed rules left untouched"),
+    }
 }
 
 fn run_publish(args: PublishArgs, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {

@@ -11,9 +11,10 @@
 //! Pure parts: [`channel`] (names, DNS names, include files), [`mirrors`], [`verify`],
 //! [`signature`] (OpenPGP detached signatures with rPGP),
 //! [`extract`] (unpacking from memory: nothing reaches the disk before every entry passed).
-//! Edges: [`dns`], [`download`], [`lint`], [`install`], [`update`], [`publish`], [`schedule`],
+//! Edges: [`after`] (Rspamd ruleset, hooks, reload commands), [`dns`], [`download`], [`lint`], [`install`], [`update`], [`publish`], [`schedule`],
 //! [`cli`].
 
+pub mod after;
 pub mod channel;
 pub mod cli;
 pub mod dns;

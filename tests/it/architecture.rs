@@ -22,7 +22,7 @@ const PURE: &[&str] = &[
     "src/apply/input.rs",
     // the rule engine; its file edge is src/rules/load.rs and src/rules/cli.rs
     "src/rules/engine.rs",
-    "src/rules/evals.rs",
+    "src/rules/evals",
     "src/rules/expr.rs",
     "src/rules/header_get.rs",
     "src/rules/html.rs",
@@ -30,7 +30,7 @@ const PURE: &[&str] = &[
     "src/rules/parse.rs",
     "src/rules/perl_regex.rs",
     "src/rules/prefilter.rs",
-    "src/rules/rspamd.rs",
+    "src/rules/rspamd",
     "src/rules/uri.rs",
     // spam headers, explanation, policy resolution, verdict; its edge is src/spam/cli.rs
     "src/spam/headers.rs",

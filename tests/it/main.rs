@@ -1,5 +1,5 @@
 //! The one integration-test binary. Each module tests one part of the product against real
-//! peers (databases, Postfix, Dovecot, SpamAssassin) that `scripts/test` installs and starts.
+//! peers (databases, Postfix, Dovecot, SpamAssassin, Rspamd) that `scripts/test` installs and starts.
 
 mod support;
 
@@ -24,5 +24,7 @@ mod spam;
 mod mailstack;
 // The rule engine against SpamAssassin as the oracle, and hostile input.
 mod rules;
+// The Rspamd export loaded into a private Rspamd 3.4.
+mod rspamd;
 // Rule channels: `rules update`/`publish` against loopback DNS and HTTP, SpamAssassin, sa-update.
 mod updates;

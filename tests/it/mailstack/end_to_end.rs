@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use mailward::apply::{self, ApplyInput, ApplyPaths, Plan};
-use mailward::milter::{MilterListener, MilterSettings, MilterState, RawMilterConfig};
+use mailward::milter::{MilterConfig, MilterListener, MilterSettings, MilterSocket, MilterState};
 use mailward::model::{Alias, AliasKind, Domain, SpamPolicy};
 use mailward::spam::{PolicyDirectory, PolicyValues};
 
@@ -63,8 +63,7 @@ async fn postfix_milter_dovecot_file_each_recipients_spam_by_its_own_policy() {
     let dovecot = Arc::new(Dovecot::start(dir.path(), &paths.dovecot_passwd, TEST_USER));
 
     let socket = dir.path().join("milter.sock");
-    let raw = RawMilterConfig { listen: format!("unix:{}", socket.display()), socket_mode: 0o666, ..RawMilterConfig::default() };
-    let settings = MilterSettings::from_raw(&raw).unwrap();
+    let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..MilterConfig::default() }).unwrap();
     let listener = MilterListener::bind(&settings).await.unwrap();
     let state = MilterState::new(settings, KeywordScorer::new(), directory);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indymilter_test::{EomAction, MacroStage, Status, TestConnection};
-use mailward::milter::{MilterListener, MilterSettings, MilterState, RawMilterConfig, Scorer};
+use mailward::milter::{FailureAction, MilterConfig, MilterListener, MilterSettings, MilterSocket, MilterState, Scorer};
 use mailward::model::{Alias, AliasKind, Autoresponder, Domain, Mailbox, SpamMove, SpamPolicy};
 use mailward::spam::{PolicyDirectory, PolicyValues, ScoreReport, ScoredTest};
 
@@ -114,11 +114,10 @@ pub struct RunningMilter {
 
 impl RunningMilter {
     /// Starts the milter on a unix socket in a fresh temporary directory.
-    pub async fn start(raw: RawMilterConfig, scorer: Arc<dyn Scorer>) -> RunningMilter {
+    pub async fn start(config: MilterConfig, scorer: Arc<dyn Scorer>) -> RunningMilter {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("milter.sock");
-        let raw = RawMilterConfig { listen: format!("unix:{}", socket.display()), socket_mode: 0o666, ..raw };
-        let settings = MilterSettings::from_raw(&raw).unwrap();
+        let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..config }).unwrap();
         let listener = MilterListener::bind(&settings).await.unwrap();
         let state = MilterState::new(settings, scorer, directory());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -188,7 +187,7 @@ const BASIC: &[(&str, &str)] = &[("From", "sender@outside.example"), ("To", "str
 
 #[tokio::test]
 async fn ham_gets_score_headers_but_no_flag() {
-    let m = RunningMilter::start(RawMilterConfig::default(), KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     let (actions, status) = send(&mut conn, &["strict@example.org"], BASIC, "SCORE=3.5 but fine\r\n").await;
     assert_eq!(status, Status::Continue);
@@ -207,7 +206,7 @@ async fn ham_gets_score_headers_but_no_flag() {
 
 #[tokio::test]
 async fn spam_for_a_spam_lover_is_flagged_tagged_and_delivered() {
-    let m = RunningMilter::start(RawMilterConfig::default(), KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     // Permissive: 12 is spam (tag2 10) but under kill (20).
     let (actions, status) = send(&mut conn, &["lax@example.org"], BASIC, "SCORE=12\r\n").await;
@@ -228,7 +227,7 @@ async fn spam_for_a_spam_lover_is_flagged_tagged_and_delivered() {
 
 #[tokio::test]
 async fn kill_level_of_every_recipient_rejects_with_550() {
-    let m = RunningMilter::start(RawMilterConfig::default(), KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     let (_, status) = send(&mut conn, &["strict@example.org", "strict2@example.org"], BASIC, "SCORE=6\r\n").await;
     match status {
@@ -239,7 +238,7 @@ async fn kill_level_of_every_recipient_rejects_with_550() {
 
 #[tokio::test]
 async fn recipients_with_different_policies_decide_only_together() {
-    let m = RunningMilter::start(RawMilterConfig::default(), KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     // 6 reaches strict's kill (5) but not lax's tag2 (10): accepted, headers, no flag, no tag.
     let (actions, status) = send(&mut conn, &["strict@example.org", "lax@example.org"], BASIC, "SCORE=6\r\n").await;
@@ -270,7 +269,7 @@ async fn recipients_with_different_policies_decide_only_together() {
 
 #[tokio::test]
 async fn one_policy_per_transaction_defers_other_policies_with_452() {
-    let raw = RawMilterConfig { one_policy_per_transaction: true, ..Default::default() };
+    let raw = MilterConfig { defer_mixed_policies: true, ..Default::default() };
     let m = RunningMilter::start(raw, KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     assert_eq!(conn.mail(["<a@outside.example>"]).await.unwrap(), Status::Continue);
@@ -292,7 +291,7 @@ async fn one_policy_per_transaction_defers_other_policies_with_452() {
 
 #[tokio::test]
 async fn forged_spam_headers_are_deleted_and_ours_added() {
-    let m = RunningMilter::start(RawMilterConfig::default(), KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([198, 51, 100, 7]).await;
     let headers = [
         ("X-Spam-Flag", "NO"),
@@ -322,7 +321,7 @@ async fn forged_spam_headers_are_deleted_and_ours_added() {
 
 #[tokio::test]
 async fn trusted_relay_headers_are_kept_and_its_score_used() {
-    let raw = RawMilterConfig { trusted_relays: vec!["10.0.0.0/8".into()], use_trusted_scores: true, ..Default::default() };
+    let raw = MilterConfig { trusted_relays: vec!["10.0.0.0/8".into()], use_trusted_scores: true, ..Default::default() };
     let scorer = KeywordScorer::new();
     let m = RunningMilter::start(raw, scorer.clone()).await;
     let mut conn = m.connect([10, 1, 2, 3]).await;
@@ -343,7 +342,7 @@ async fn trusted_relay_headers_are_kept_and_its_score_used() {
 
 #[tokio::test]
 async fn oversized_message_passes_unscored_with_a_header() {
-    let raw = RawMilterConfig { max_message_size: 1000, ..Default::default() };
+    let raw = MilterConfig { max_message_bytes: 1000, ..Default::default() };
     let scorer = KeywordScorer::new();
     let m = RunningMilter::start(raw, scorer.clone()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
@@ -360,7 +359,7 @@ async fn oversized_message_passes_unscored_with_a_header() {
 #[tokio::test]
 async fn slow_scoring_times_out_into_the_failure_action() {
     let scorer = Arc::new(KeywordScorer { calls: AtomicUsize::new(0), delay: Duration::from_millis(1500), panics: false });
-    let raw = RawMilterConfig { scoring_timeout_ms: 100, ..Default::default() };
+    let raw = MilterConfig { scoring_timeout_ms: 100, ..Default::default() };
     let m = RunningMilter::start(raw, scorer.clone()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     let (actions, status) = send(&mut conn, &["strict@example.org"], BASIC, "SCORE=1\r\n").await;
@@ -369,7 +368,7 @@ async fn slow_scoring_times_out_into_the_failure_action() {
         Status::Tempfail { message: Some(m) } => assert!(m.to_string_lossy().starts_with("451 4.7.1 "), "{m:?}"),
         other => panic!("expected tempfail, got {other:?}"),
     }
-    let raw = RawMilterConfig { scoring_timeout_ms: 100, failure_action: "accept".into(), ..Default::default() };
+    let raw = MilterConfig { scoring_timeout_ms: 100, failure_action: FailureAction::Accept, ..Default::default() };
     let m = RunningMilter::start(raw, scorer).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     let (actions, status) = send(&mut conn, &["strict@example.org"], BASIC, "SCORE=100\r\n").await;
@@ -380,7 +379,7 @@ async fn slow_scoring_times_out_into_the_failure_action() {
 #[tokio::test]
 async fn scorer_failure_gives_the_failure_action_and_the_connection_goes_on() {
     let broken = Arc::new(KeywordScorer { calls: AtomicUsize::new(0), delay: Duration::ZERO, panics: true });
-    let m = RunningMilter::start(RawMilterConfig::default(), broken).await;
+    let m = RunningMilter::start(MilterConfig::default(), broken).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     let (_, status) = send(&mut conn, &["strict@example.org"], BASIC, "SCORE=1\r\n").await;
     assert!(matches!(status, Status::Tempfail { .. }), "{status:?}");
@@ -393,7 +392,7 @@ async fn scorer_failure_gives_the_failure_action_and_the_connection_goes_on() {
 
 #[tokio::test]
 async fn tcp_listener_serves_the_same_conversation() {
-    let settings = MilterSettings::from_raw(&RawMilterConfig { listen: "inet:127.0.0.1:0".into(), ..Default::default() }).unwrap();
+    let settings = MilterSettings::new(MilterSocket::parse("inet:127.0.0.1:0").unwrap(), &MilterConfig::default()).unwrap();
     let listener = MilterListener::bind(&settings).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = MilterState::new(settings, KeywordScorer::new(), directory());
@@ -411,21 +410,18 @@ async fn tcp_listener_serves_the_same_conversation() {
 
 #[test]
 fn bad_settings_are_all_reported_by_key() {
-    let raw = RawMilterConfig {
-        listen: "tcp:1".into(),
-        failure_action: "explode".into(),
-        trusted_relays: vec!["10.0.0.0/40".into(), "host.example".into()],
-        max_message_size: 0,
-        ..Default::default()
-    };
-    let errors = MilterSettings::from_raw(&raw).unwrap_err();
-    for key in ["milter.listen", "milter.failure_action", "milter.trusted_relays: bad prefix", "milter.trusted_relays: not an IP", "milter.max_message_size"] {
+    let config = MilterConfig { trusted_relays: vec!["10.0.0.0/40".into(), "host.example".into()], max_message_bytes: 0, socket_mode: 0o1777, ..Default::default() };
+    let errors = MilterSettings::new(MilterSocket::parse("inet:10025@127.0.0.1").unwrap(), &config).unwrap_err();
+    for key in ["milter.trusted_relays[0]: bad prefix", "milter.trusted_relays[1]: not an IP", "milter.max_message_bytes", "milter.socket_mode"] {
         assert!(errors.iter().any(|e| e.starts_with(key)), "{key} missing from {errors:?}");
     }
-    let raw = RawMilterConfig { listen: "inet:10025@127.0.0.1".into(), failure_action: "accept".into(), ..Default::default() };
-    let s = MilterSettings::from_raw(&raw).unwrap();
-    assert_eq!(s.listen, mailward::milter::ListenAddress::Inet("127.0.0.1:10025".into()));
-    assert_eq!(s.failure_action, mailward::milter::FailureAction::Accept);
+    // The config file reports the same problems by key before the milter sees them.
+    let problems = mailward::config::Config::from_toml_str("[listen]\nmilter = \"tcp:1\"\n[milter]\nfailure_action = \"explode\"\ntrusted_relays = [\"host.example\"]\n").unwrap_err();
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, vec!["listen.milter", "milter.failure_action", "milter.trusted_relays[0]"], "{problems:?}");
+    let settings = MilterSettings::new(MilterSocket::parse("inet:10025@127.0.0.1").unwrap(), &MilterConfig { failure_action: FailureAction::Accept, ..Default::default() }).unwrap();
+    assert_eq!(settings.listen, MilterSocket::Inet("127.0.0.1:10025".parse().unwrap()));
+    assert_eq!(settings.failure_action, FailureAction::Accept);
 }
 
 /// A scorer that gives every message the same score, to tell two loads apart.
@@ -458,7 +454,7 @@ async fn sighup_and_rule_file_changes_reload_the_rules_on_open_connections() {
     let dir = tempfile::tempdir().unwrap();
     let rule_file = dir.path().join("local.cf");
     std::fs::write(&rule_file, "score FIXED 4\n").unwrap();
-    let m = RunningMilter::start(RawMilterConfig::default(), Arc::new(FixedScorer(4.0))).await;
+    let m = RunningMilter::start(MilterConfig::default(), Arc::new(FixedScorer(4.0))).await;
     // The loader reads the score from the file, as a rule set would.
     let path = rule_file.clone();
     let load: mailward::milter::ScorerLoader = Arc::new(move || {
@@ -487,7 +483,7 @@ async fn sighup_and_rule_file_changes_reload_the_rules_on_open_connections() {
 
 #[tokio::test]
 async fn hostile_input_gets_answers_not_crashes() {
-    let m = RunningMilter::start(RawMilterConfig { max_message_size: 64 * 1024, ..Default::default() }, KeywordScorer::new()).await;
+    let m = RunningMilter::start(MilterConfig { max_message_bytes: 64 * 1024, ..Default::default() }, KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     // Recipients without brackets, empty, or not addresses: resolved to the server default.
     assert_eq!(conn.mail(["<>"]).await.unwrap(), Status::Continue);

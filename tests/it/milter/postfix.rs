@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mailward::milter::{RawMilterConfig, Scorer};
+use mailward::milter::{MilterConfig, Scorer};
 
 use super::RunningMilter;
 use crate::support::postfix::{Postfix, PostfixOptions};
@@ -19,7 +19,7 @@ fn mailboxes() -> Vec<String> {
 }
 
 async fn stack() -> (RunningMilter, Postfix) {
-    let milter = RunningMilter::start(RawMilterConfig::default(), scorer()).await;
+    let milter = RunningMilter::start(MilterConfig::default(), scorer()).await;
     let socket = milter.socket.clone();
     let postfix = tokio::task::spawn_blocking(move || {
         Postfix::start(PostfixOptions { mailboxes: mailboxes(), milter: Some(format!("unix:{}", socket.display())), ..Default::default() })
@@ -83,6 +83,28 @@ async fn postfix_delivers_ham_and_tagged_spam_and_refuses_gtube_at_kill_level() 
         // Over both tag2 levels (5 and the spam lover's 999): flagged for both.
         assert_eq!(header_value(&m[0], "X-Spam-Flag"), Some("YES"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locally_submitted_mail_is_scored_through_non_smtpd_milters() {
+    let milter = RunningMilter::start(MilterConfig::default(), scorer()).await;
+    let socket = milter.socket.clone();
+    let postfix = blocking(move || {
+        let milter = format!("unix:{}", socket.display());
+        Postfix::start(PostfixOptions { mailboxes: mailboxes(), extra_main_cf: vec![format!("non_smtpd_milters = {milter}")], milter: Some(milter), ..Default::default() })
+    })
+    .await;
+    let postfix = Arc::new(postfix);
+    let p = postfix.clone();
+    let body = format!("From: webform@example.org\nTo: lax@example.org\nSubject: offer\nX-Spam-Flag: NO\n\n{} cheap pills\n", super::SPAM_12);
+    let out = blocking(move || p.sendmail("webform@example.org", "lax@example.org", &body)).await;
+    assert!(out.status.success(), "sendmail: {}", String::from_utf8_lossy(&out.stderr));
+    let p = postfix.clone();
+    let m = blocking(move || p.wait_for_messages("lax@example.org", 1)).await;
+    assert_eq!(header_value(&m[0], "X-Spam-Flag"), Some("YES"), "{}", m[0]);
+    assert_eq!(header_value(&m[0], "Subject"), Some("***SPAM*** offer"), "{}", m[0]);
+    assert!(header_value(&m[0], "X-Spam-Status").unwrap().starts_with("Yes, score="), "{}", m[0]);
+    assert_eq!(m[0].matches("X-Spam-Flag").count(), 1, "the submitted X-Spam-Flag: NO was removed:\n{}", m[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,3 +6,5 @@ pub mod db;
 pub mod postfix;
 // A private Dovecot (LMTP, IMAP, Pigeonhole) reading the files `apply` wrote.
 pub mod dovecot;
+// A private Rspamd reading a SpamAssassin ruleset through the contrib spamassassin.conf.
+pub mod rspamd;

@@ -132,6 +132,7 @@ lmtp unix - - n - - lmtp
 anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
+pickup unix n - n 60 1 pickup
 "
         );
         for line in &options.extra_master_cf {
@@ -177,6 +178,23 @@ postlog unix-dgram n - n - 1 postlogd
         cmd.args(["--body", body, "--timeout", "60"]);
         let out = cmd.output().expect("cannot run swaks: is it installed?");
         SmtpResult { code: out.status.code().unwrap_or(-1), transcript: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)) }
+    }
+
+    /// Submits `message` through Postfix's `sendmail` (maildrop, pickup, cleanup: the path
+    /// local programs and web forms take, which `non_smtpd_milters` covers).
+    pub fn sendmail(&self, from: &str, to: &str, message: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = Command::new("/usr/sbin/sendmail")
+            .arg("-C")
+            .arg(&self.config_dir)
+            .args(["-f", from, "--", to])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(message.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     pub fn maildir(&self, address: &str) -> PathBuf {

@@ -1,6 +1,7 @@
 //! A rule channel served on loopback: a hickory DNS server with the channel's TXT records and
 //! an axum HTTP mirror over a directory that `rules publish` filled.
 
+use mailward::config::Config;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use hickory_proto::rr::rdata::{SOA, TXT};
@@ -165,6 +166,17 @@ impl ChannelServer {
         run_cli(&argv).await
     }
 
+    /// A config file's worth of settings for this server: its update dir, no other rules, and
+    /// nothing run after an update (tests that want that set it).
+    pub fn config(&self) -> Config {
+        let mut config = quiet_config();
+        config.rules.update_dir = self.update_dir.clone();
+        config.updates.dns_server = Some(self.dns);
+        config.updates.channels = vec![CHANNEL.to_string()];
+        config.updates.keyring = self.tmp.path().join("default-keyring");
+        config
+    }
+
     /// Every file under the update directory with its contents (links as their target),
     /// to prove a failed update changed nothing.
     pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
@@ -205,14 +217,32 @@ enum Rules {
     },
 }
 
-/// Parses `argv` (`rules update ...`) as the lead's CLI will and runs it.
+/// Defaults that touch nothing outside the test: no rule paths, no Rspamd ruleset, no hooks,
+/// no trusted keys besides what a test imports.
+pub fn quiet_config() -> Config {
+    let mut config = Config::defaults();
+    config.rules.paths = Vec::new();
+    config.rules.update_dir = "/nonexistent/mailward-test-updates".into();
+    config.updates.rspamd_dir = None;
+    config.updates.hooks_dir = None;
+    config.updates.trusted_key_files = Vec::new();
+    config.updates.keyring = "/nonexistent/mailward-test-keyring".into();
+    config
+}
+
+/// Parses `argv` (`rules update ...`) as `mailward` does and runs it with [`quiet_config`].
 pub async fn run_cli(argv: &[&str]) -> (i32, String) {
+    run_cli_with(argv, &quiet_config()).await
+}
+
+/// Parses `argv` as `mailward` does and runs it with `config` as the config file.
+pub async fn run_cli_with(argv: &[&str], config: &Config) -> (i32, String) {
     use clap::Parser as _;
     let mut full = vec!["mailward"];
     full.extend_from_slice(argv);
     let Rules::Rules { cmd } = TestCli::try_parse_from(full).expect("arguments parse").rules;
     let mut out = Vec::new();
-    let code = mailward::updates::cli::run(cmd, false, &mut out).await.expect("command runs");
+    let code = mailward::updates::cli::run(cmd, config, false, &mut out).await.expect("command runs");
     (code, String::from_utf8(out).unwrap())
 }
 

@@ -1,6 +1,7 @@
 //! `rules update` and `rules publish` against a channel served on loopback (hickory DNS, axum
 //! mirror), Debian's `spamassassin --lint`, and Debian's `sa-update`.
 
+mod after_update;
 mod fixture;
 mod sa_update;
 
@@ -266,7 +267,7 @@ async fn channelfile_and_bad_arguments() {
         }
         C::try_parse_from(["x", "update", "--channel", "../etc", "--nogpg"]).unwrap().c
     };
-    let err = mailward::updates::cli::run(cmd, false, &mut Vec::new()).await.unwrap_err();
+    let err = mailward::updates::cli::run(cmd, &fixture::quiet_config(), false, &mut Vec::new()).await.unwrap_err();
     assert!(err.to_string().contains("invalid channel name \"../etc\""), "{err}");
 }
 
@@ -288,7 +289,7 @@ async fn publish_refuses_what_update_would_refuse() {
         }
         C::try_parse_from(argv).unwrap().c
     };
-    let err = mailward::updates::cli::run(cmd, false, &mut Vec::new()).await.unwrap_err();
+    let err = mailward::updates::cli::run(cmd, &fixture::quiet_config(), false, &mut Vec::new()).await.unwrap_err();
     assert!(err.to_string().contains("channel sources must be a flat directory"), "{err}");
     assert!(!out.join("1.tar.gz").exists());
 
@@ -304,7 +305,7 @@ async fn publish_refuses_what_update_would_refuse() {
         }
         C::try_parse_from(argv).unwrap().c
     };
-    let err = mailward::updates::cli::run(cmd, false, &mut Vec::new()).await.unwrap_err();
+    let err = mailward::updates::cli::run(cmd, &fixture::quiet_config(), false, &mut Vec::new()).await.unwrap_err();
     assert_eq!(code, 0);
     assert!(err.to_string().contains("fail lint"), "{err}");
     assert!(!out.join("1.tar.gz").exists());
@@ -388,7 +389,7 @@ async fn debians_asf_release_key_imports_into_the_keyring() {
     mailward::updates::cli::import_keys(tmp.path(), &["/usr/share/spamassassin/GPG.KEY".into()], &mut out).unwrap();
     // sa-update's default trusted ids: the primary key and its signing subkey.
     for id in ["5E541DC959CB8BAC7C78DFDC4056A61A5244EC45", "0C2B1D7175B852C64B3CDC716C55397824F434CE"] {
-        let trusted = mailward::updates::cli::trusted_keys(tmp.path(), &[id.into()]).unwrap();
+        let trusted = mailward::updates::cli::trusted_keys(tmp.path(), &[], &[id.into()]).unwrap();
         assert_eq!(trusted.len(), 1, "{id} not in {}", String::from_utf8_lossy(&out));
         assert_eq!(mailward::updates::signature::fingerprint(&trusted[0]), "5E541DC959CB8BAC7C78DFDC4056A61A5244EC45");
     }
