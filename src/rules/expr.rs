@@ -7,8 +7,9 @@ pub enum Expr {
     Num(f64),
     /// A rule name, or any other bare word (the caller decides what it means).
     Name(String),
-    /// A name the caller resolved to a slot of its own (`resolve`), so evaluating does no lookup.
-    Slot(usize),
+    /// A name the caller resolved to a slot of its own (`resolve`), so evaluating does no lookup;
+    /// the name is kept for `names`.
+    Slot(usize, String),
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
@@ -188,16 +189,20 @@ impl Expr {
         self.eval_with(name, &|_| 0.0)
     }
 
-    /// Evaluates an expression whose names were all resolved; `slot` gives each slot's value.
+    /// Evaluates a `resolve`d expression: `slot` gives each slot's value, an unresolved name is 0.
     pub fn eval_slots(&self, slot: &dyn Fn(usize) -> f64) -> f64 {
         self.eval_with(&|_| 0.0, slot)
     }
 
-    /// Replaces each name with `slot(name)`'s slot, or with 0 (what an unknown name is worth).
+    /// Replaces each name `slot` knows with its slot; `eval_slots` counts the others as 0.
     pub fn resolve(&mut self, slot: &dyn Fn(&str) -> Option<usize>) {
         match self {
-            Expr::Name(n) => *self = slot(n).map(Expr::Slot).unwrap_or(Expr::Num(0.0)),
-            Expr::Num(_) | Expr::Slot(_) => {}
+            Expr::Name(n) => {
+                if let Some(i) = slot(n) {
+                    *self = Expr::Slot(i, std::mem::take(n));
+                }
+            }
+            Expr::Num(_) | Expr::Slot(..) => {}
             Expr::Not(e) | Expr::Neg(e) => e.resolve(slot),
             Expr::Bin(_, a, b) => {
                 a.resolve(slot);
@@ -210,7 +215,7 @@ impl Expr {
         match self {
             Expr::Num(n) => *n,
             Expr::Name(n) => name(n),
-            Expr::Slot(i) => slot(*i),
+            Expr::Slot(i, _) => slot(*i),
             Expr::Not(e) => {
                 if e.eval_with(name, slot) != 0.0 {
                     0.0
@@ -267,8 +272,8 @@ impl Expr {
     /// Every bare word the expression refers to.
     pub fn names(&self, out: &mut Vec<String>) {
         match self {
-            Expr::Num(_) | Expr::Slot(_) => {}
-            Expr::Name(n) => out.push(n.clone()),
+            Expr::Num(_) => {}
+            Expr::Name(n) | Expr::Slot(_, n) => out.push(n.clone()),
             Expr::Not(e) | Expr::Neg(e) => e.names(out),
             Expr::Bin(_, a, b) => {
                 a.names(out);
@@ -300,5 +305,21 @@ mod tests {
         assert_eq!(ev("A - B - 1", 5.0, 2.0), 2.0);
         assert!(parse("A &").is_err());
         assert!(parse("(A").is_err());
+    }
+
+    #[test]
+    fn resolved_names_evaluate_by_slot_and_are_still_listed() {
+        let mut e = parse("A && !UNKNOWN && B > 1").unwrap();
+        e.resolve(&|n| match n {
+            "A" => Some(0),
+            "B" => Some(1),
+            _ => None,
+        });
+        let values = [1.0, 2.0];
+        assert_eq!(e.eval_slots(&|i| values[i]), 1.0);
+        assert_eq!(e.eval_slots(&|i| [1.0, 1.0][i]), 0.0);
+        let mut names = Vec::new();
+        e.names(&mut names);
+        assert_eq!(names, vec!["A", "UNKNOWN", "B"]);
     }
 }
