@@ -3,6 +3,10 @@
 //! run; prints messages/s per core, p50/p99 latency, and the rule set's load time and memory.
 //!
 //! Run: `cargo bench --bench rules_vs_spamassassin` (needs the spamassassin and spamc packages).
+//! `-- --ours-only` skips spamd, `-- --load-only` stops after loading (both for profiling). Every
+//! run prints a fingerprint of the scores and hit lists over the corpus, so a speed change that
+//! alters any score shows up as a different fingerprint; `RULES_BENCH_DUMP=FILE` also writes one
+//! line per message (score and hits) to diff.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,6 +19,15 @@ fn rss_kib() -> u64 {
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
+}
+
+/// CPU time of the whole process (all threads), in ms: unlike wall time, barely moved by other
+/// work on a shared machine.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+    ticks * 10.0 // USER_HZ is 100 on Linux
 }
 
 fn corpus() -> Vec<Vec<u8>> {
@@ -49,19 +62,29 @@ fn summary(name: &str, mut lat: Vec<Duration>, wall: Duration) -> String {
     )
 }
 
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+}
+
 fn main() {
     let messages = corpus();
     // load time and memory of Debian's full rule set
     let before = rss_kib();
+    let cpu = cpu_ms();
     let t = Instant::now();
     let (set, _) = RuleSet::load(&[PathBuf::from("/usr/share/spamassassin")], &Environment::spamassassin_4_0_1());
     let load = t.elapsed();
+    let load_cpu = cpu_ms() - cpu;
     let after = rss_kib();
-    println!("rule set: {} rules, load {:.0} ms, resident memory +{:.1} MiB", set.rules.len(), load.as_secs_f64() * 1000.0, (after.saturating_sub(before)) as f64 / 1024.0);
+    println!("rule set: {} rules, load {:.0} ms ({load_cpu:.0} ms CPU), resident memory +{:.1} MiB", set.rules.len(), load.as_secs_f64() * 1000.0, (after.saturating_sub(before)) as f64 / 1024.0);
+    if std::env::args().any(|a| a == "--load-only") {
+        return;
+    }
 
     // our engine: several rounds over the corpus on one thread
     let rounds = 5;
     let mut lat = Vec::new();
+    let cpu = cpu_ms();
     let t = Instant::now();
     for _ in 0..rounds {
         for m in &messages {
@@ -71,6 +94,25 @@ fn main() {
         }
     }
     let ours = summary("mailward rules (1 thread)", lat, t.elapsed());
+    println!("mailward rules: {:.1} messages per CPU second", (rounds * messages.len()) as f64 / ((cpu_ms() - cpu) / 1000.0));
+    // what the engine answered (after the timed rounds, so they include any first-use work)
+    let mut lines = String::new();
+    let mut total = 0.0;
+    for (i, m) in messages.iter().enumerate() {
+        let r = set.score(m, &NetworkFacts::default());
+        total += r.score;
+        let names: Vec<String> = r.hits.iter().map(|h| format!("{}x{}", h.name, h.count)).chain(r.subrule_hits.iter().cloned()).collect();
+        lines.push_str(&format!("{i} {:.3} {}\n", r.score, names.join(",")));
+    }
+    println!("fingerprint: total score {total:.3}, hit lists fnv1a {:016x}", fnv1a(lines.as_bytes()));
+    if let Ok(path) = std::env::var("RULES_BENCH_DUMP") {
+        std::fs::write(path, &lines).unwrap();
+    }
+
+    if std::env::args().any(|a| a == "--ours-only") {
+        println!("{ours}");
+        return;
+    }
 
     // spamd with one child: per-core throughput as spamc sees it
     let dir = tempfile::tempdir().unwrap();

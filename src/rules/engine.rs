@@ -7,6 +7,7 @@ use super::expr::{self, Expr};
 use super::message::MessageView;
 use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
 use super::perl_regex::{self, Matcher};
+use super::prefilter::RulePrefilter;
 use super::{Diagnostic, Location, Severity};
 
 /// Largest message scored in full; the rest is cut off (spamc's default limit is 500 KiB).
@@ -126,6 +127,8 @@ pub struct RuleSet {
     pub uri_context: std::sync::Arc<super::uri::UriContext>,
     /// The raw definitions after conditionals, for the Rspamd export.
     pub raw: RawConfig,
+    /// Which pattern rules a message's text rules out before their regexes run.
+    prefilter: RulePrefilter,
 }
 
 const _: () = {
@@ -216,6 +219,8 @@ impl RuleSet {
                     }
                 }
                 deps_of[i] = deps.clone();
+                // scoring evaluates every meta on every message: no name lookups there
+                expr.resolve(&|n| index.get(n).copied());
             }
         }
         let meta_order = topo_order(&rules, &deps_of, &mut diags);
@@ -245,6 +250,7 @@ impl RuleSet {
         }
         let required_score = raw.required_score.unwrap_or(5.0);
         let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
+        let prefilter = RulePrefilter::build(&rules);
         let set = RuleSet {
             rules,
             index,
@@ -255,6 +261,7 @@ impl RuleSet {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             uri_context,
             raw,
+            prefilter,
         };
         (set, diags)
     }
@@ -268,6 +275,7 @@ impl RuleSet {
         view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
+        let candidates = self.prefilter.candidates(&view);
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.scores[set] == 0.0 {
                 continue;
@@ -276,7 +284,8 @@ impl RuleSet {
                 continue;
             }
             counts[i] = match &rule.body {
-                RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view),
+                RuleBody::Pattern { .. } if !candidates.possible(i) => 0.0,
+                RuleBody::Pattern { target, matcher } => run_pattern(rule, target, matcher, &view, candidates.lines(i)),
                 RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
                 RuleBody::Eval { function, args } => super::evals::run(function, args, &view, self),
                 RuleBody::Meta { .. } => 0.0,
@@ -289,7 +298,7 @@ impl RuleSet {
                 continue;
             }
             if let RuleBody::Meta { expr, .. } = &rule.body {
-                let v = expr.eval(&|n| self.index.get(n).map(|&j| counts[j]).unwrap_or(0.0));
+                let v = expr.eval_slots(&|j| counts[j]);
                 if v != 0.0 {
                     counts[i] = if v > 0.0 { v } else { 1.0 };
                 }
@@ -328,12 +337,14 @@ fn count_in<'a>(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8], text:
     if multiple { matcher.count(hay, text, max) } else { usize::from(matcher.is_match(hay, text)) }
 }
 
-/// Matches each line; Latin-1 copies of the lines are made once per message, and only when a
-/// backtracking rule asks for them.
-fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool) -> usize {
+/// Matches each line (or only `only`, the lines the prefilter left); Latin-1 copies of the lines
+/// are made once per message, and only when a backtracking rule asks for them.
+fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool, only: Option<&mut dyn Iterator<Item = usize>>) -> usize {
     let mut n = 0;
-    for (i, line) in lines.iter().enumerate().skip(usize::from(skip_first)) {
-        n += count_in(matcher, multiple, max, line, &|| Cow::Borrowed(latin()[i].as_str()));
+    let mut all = 0..lines.len();
+    let numbers: &mut dyn Iterator<Item = usize> = only.unwrap_or(&mut all);
+    for i in numbers.filter(|&i| !(skip_first && i == 0)) {
+        n += count_in(matcher, multiple, max, &lines[i], &|| Cow::Borrowed(latin()[i].as_str()));
         if n >= max {
             return max;
         }
@@ -341,7 +352,8 @@ fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u
     n
 }
 
-fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView) -> f64 {
+fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView, lines: Option<impl Iterator<Item = usize>>) -> f64 {
+    let mut lines = lines;
     let multiple = rule.flags.multiple;
     let max = if multiple { rule.flags.maxhits } else { 1 };
     let n = match target {
@@ -350,10 +362,10 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
             let text = || Cow::Owned(perl_regex::latin1(&value));
             if *negate { usize::from(!matcher.is_match(&value, &text)) } else { count_in(matcher, multiple, max, &value, &text) }
         }
-        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject),
-        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false),
+        Target::Body => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
+        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
         Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
-        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false),
+        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false, None),
         // MIMEHeader's negated rules always hit in SpamAssassin 4.0.1: its match loop stops
         // before counting, so no part vetoes the final `return 1`
         Target::MimeHeader { negate: true, .. } => 1,

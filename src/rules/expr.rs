@@ -7,6 +7,9 @@ pub enum Expr {
     Num(f64),
     /// A rule name, or any other bare word (the caller decides what it means).
     Name(String),
+    /// A name the caller resolved to a slot of its own (`resolve`), so evaluating does no lookup;
+    /// the name is kept for `names`.
+    Slot(usize, String),
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
@@ -183,36 +186,63 @@ pub fn parse(s: &str) -> Result<Expr, String> {
 impl Expr {
     /// Evaluates with Perl's semantics; `name` gives each bare word's value.
     pub fn eval(&self, name: &dyn Fn(&str) -> f64) -> f64 {
+        self.eval_with(name, &|_| 0.0)
+    }
+
+    /// Evaluates a `resolve`d expression: `slot` gives each slot's value, an unresolved name is 0.
+    pub fn eval_slots(&self, slot: &dyn Fn(usize) -> f64) -> f64 {
+        self.eval_with(&|_| 0.0, slot)
+    }
+
+    /// Replaces each name `slot` knows with its slot; `eval_slots` counts the others as 0.
+    pub fn resolve(&mut self, slot: &dyn Fn(&str) -> Option<usize>) {
+        match self {
+            Expr::Name(n) => {
+                if let Some(i) = slot(n) {
+                    *self = Expr::Slot(i, std::mem::take(n));
+                }
+            }
+            Expr::Num(_) | Expr::Slot(..) => {}
+            Expr::Not(e) | Expr::Neg(e) => e.resolve(slot),
+            Expr::Bin(_, a, b) => {
+                a.resolve(slot);
+                b.resolve(slot);
+            }
+        }
+    }
+
+    fn eval_with(&self, name: &dyn Fn(&str) -> f64, slot: &dyn Fn(usize) -> f64) -> f64 {
         match self {
             Expr::Num(n) => *n,
             Expr::Name(n) => name(n),
+            Expr::Slot(i, _) => slot(*i),
             Expr::Not(e) => {
-                if e.eval(name) != 0.0 {
+                if e.eval_with(name, slot) != 0.0 {
                     0.0
                 } else {
                     1.0
                 }
             }
-            Expr::Neg(e) => -e.eval(name),
+            Expr::Neg(e) => -e.eval_with(name, slot),
             Expr::Bin(op, a, b) => {
-                let x = a.eval(name);
+                let x = a.eval_with(name, slot);
                 match op {
                     Op::And => {
                         if x == 0.0 {
                             x
                         } else {
-                            b.eval(name)
+                            b.eval_with(name, slot)
                         }
                     }
                     Op::Or => {
                         if x != 0.0 {
                             x
                         } else {
-                            b.eval(name)
+                            b.eval_with(name, slot)
                         }
                     }
                     _ => {
-                        let y = b.eval(name);
+                        let y = b.eval_with(name, slot);
                         let t = |c: bool| if c { 1.0 } else { 0.0 };
                         match op {
                             Op::Eq => t(x == y),
@@ -243,7 +273,7 @@ impl Expr {
     pub fn names(&self, out: &mut Vec<String>) {
         match self {
             Expr::Num(_) => {}
-            Expr::Name(n) => out.push(n.clone()),
+            Expr::Name(n) | Expr::Slot(_, n) => out.push(n.clone()),
             Expr::Not(e) | Expr::Neg(e) => e.names(out),
             Expr::Bin(_, a, b) => {
                 a.names(out);
@@ -275,5 +305,21 @@ mod tests {
         assert_eq!(ev("A - B - 1", 5.0, 2.0), 2.0);
         assert!(parse("A &").is_err());
         assert!(parse("(A").is_err());
+    }
+
+    #[test]
+    fn resolved_names_evaluate_by_slot_and_are_still_listed() {
+        let mut e = parse("A && !UNKNOWN && B > 1").unwrap();
+        e.resolve(&|n| match n {
+            "A" => Some(0),
+            "B" => Some(1),
+            _ => None,
+        });
+        let values = [1.0, 2.0];
+        assert_eq!(e.eval_slots(&|i| values[i]), 1.0);
+        assert_eq!(e.eval_slots(&|i| [1.0, 1.0][i]), 0.0);
+        let mut names = Vec::new();
+        e.names(&mut names);
+        assert_eq!(names, vec!["A", "UNKNOWN", "B"]);
     }
 }

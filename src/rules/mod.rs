@@ -18,8 +18,16 @@
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
 //!   blows the lazy DFA's cache and measured ~70x slower.
-//! - Rules the engine cannot run like SpamAssassin (unknown `eval:` functions, network lists,
-//!   patterns that do not translate) are kept as `Unsupported` with a reason and never
+//! - A literal prefilter (`prefilter.rs`) runs first: each pattern's required literals (taken from
+//!   its syntax tree at load) sit in one Aho-Corasick automaton per haystack (body lines, raw body
+//!   lines, full text, each requested header); one scan per message leaves the rules, and for body
+//!   rules the lines, whose regexes can match. A rule with no usable literals, or one the prefilter
+//!   does not know (a new target, a negated or `[if-unset]` header test), always runs.
+//! - Fast regexes are parsed at load (syntax errors are load diagnostics) and compiled on first use;
+//!   backtracking ones and very large ones are compiled at load, so every compile error a lint can
+//!   report is still reported at load.
+//! - Rules the engine cannot run like SpamAssassin (unknown `eval:` functions,
+//!   network lists, patterns that do not translate) are kept as `Unsupported` with a reason and never
 //!   hit; metas that depend on them are reported as partially supported, so a comparison against
 //!   SpamAssassin can restrict itself to rules whose whole dependency tree is supported.
 //! - Time and memory per message are bounded: messages are cut at `max_message_size` (as spamc cuts
@@ -31,6 +39,8 @@
 //!   (a load-time note says so).
 //!
 //! Invariant: nothing here except `load.rs` and `cli.rs` touches files or the network.
+//! Invariant: the prefilter only skips work; a rule skipped by it could not have hit (the corpus
+//! fingerprint printed by `benches/rules_vs_spamassassin.rs` is unchanged by it).
 
 pub mod cli;
 pub mod engine;
@@ -46,6 +56,7 @@ pub mod perl_regex;
 pub mod registry;
 pub mod pseudo_headers;
 pub mod relays;
+pub mod prefilter;
 pub mod rspamd;
 pub mod uri;
 

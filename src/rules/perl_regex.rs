@@ -13,6 +13,9 @@
 //! because `regex`'s `x` mode also ignores whitespace inside classes.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use super::prefilter::{required_literals, required_literals_of};
 
 /// Backtracking steps a single match attempt may take before it counts as no match.
 pub const BACKTRACK_LIMIT: usize = 200_000;
@@ -70,40 +73,85 @@ pub fn split_delimited(text: &str) -> Result<PerlPattern, RegexError> {
 }
 
 /// A compiled matcher over bytes.
+///
+/// Compiling SpamAssassin's ~1,500 fast patterns was most of the rule set's load time, and with
+/// the literal prefilter many of them never run on a given stream of mail: a fast pattern is
+/// parsed at load (so a syntax error is reported there, exactly as before) and compiled on its
+/// first use. Only a pattern big enough that it might exceed the compiled-size limit is compiled
+/// at load, so that limit is still reported as a load diagnostic.
 #[derive(Debug)]
-pub enum Matcher {
-    Fast(regex::bytes::Regex),
-    /// A pattern that needs lookaround or backreferences, plus (when it can be built) a gate:
-    /// the same pattern with those removed, on the fast engine. The gate matches a superset of
-    /// what the pattern matches, so where it does not match, the backtracking VM (about 40% of
+pub struct Matcher {
+    /// The pattern in `regex` syntax: the pattern itself, or a backtracking pattern's gate.
+    fast_pattern: String,
+    /// The fast pattern compiled on first use; None when it does not compile (a gate too big).
+    fast: OnceLock<Option<regex::bytes::Regex>>,
+    /// For a pattern that needs lookaround or backreferences: the backtracking engine, compiled at
+    /// load. Its gate (`fast`, the same pattern with those removed) matches a superset of what
+    /// the pattern matches, so where the gate does not match, the backtracking VM (about 40% of
     /// scoring time before the gate) is not run at all.
-    Backtrack(fancy_regex::Regex, Option<regex::bytes::Regex>),
+    backtrack: Option<fancy_regex::Regex>,
+    /// Literals one of which every match contains (see `prefilter`), taken from the tree parsed
+    /// here at load; None when the pattern has no usable set.
+    literals: Option<Vec<Vec<u8>>>,
 }
 
 impl Matcher {
     pub fn is_backtracking(&self) -> bool {
-        matches!(self, Matcher::Backtrack(..))
+        self.backtrack.is_some()
+    }
+
+    /// Lower-case literals one of which (in any ASCII case) every match contains.
+    pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
+        self.literals.as_deref()
+    }
+
+    fn fast(&self) -> Option<&regex::bytes::Regex> {
+        self.fast.get_or_init(|| build_fast(&self.fast_pattern).ok()).as_ref()
     }
 
     /// Whether the pattern matches. A backtracking pattern that exceeds its limit does not match.
     pub fn is_match<'a>(&self, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>) -> bool {
-        match self {
-            Matcher::Fast(r) => r.is_match(hay),
-            Matcher::Backtrack(_, Some(gate)) if !gate.is_match(hay) => false,
-            Matcher::Backtrack(r, _) => r.is_match(latin1().as_ref()).unwrap_or(false),
+        match (&self.backtrack, self.fast()) {
+            (None, Some(r)) => r.is_match(hay),
+            (None, None) => false,
+            (Some(_), Some(gate)) if !gate.is_match(hay) => false,
+            (Some(r), _) => r.is_match(latin1().as_ref()).unwrap_or(false),
         }
     }
 
     /// Number of non-overlapping matches, stopping at `max`.
     pub fn count<'a>(&self, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>, max: usize) -> usize {
-        match self {
-            Matcher::Fast(r) => r.find_iter(hay).take(max).count(),
-            Matcher::Backtrack(_, Some(gate)) if !gate.is_match(hay) => 0,
-            Matcher::Backtrack(r, _) => {
+        match (&self.backtrack, self.fast()) {
+            (None, Some(r)) => r.find_iter(hay).take(max).count(),
+            (None, None) => 0,
+            (Some(_), Some(gate)) if !gate.is_match(hay) => 0,
+            (Some(r), _) => {
                 let s = latin1();
                 r.find_iter(s.as_ref()).take(max).take_while(|m| m.is_ok()).count()
             }
         }
+    }
+}
+
+fn build_fast(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern).unicode(false).size_limit(SIZE_LIMIT).dfa_size_limit(SIZE_LIMIT).build()
+}
+
+/// Patterns whose expanded size (literal bytes and classes, counted repetitions multiplied out)
+/// is above this are compiled at load, where the size limit can reject them. SIZE_LIMIT is 4 MiB
+/// of compiled program; a pattern below this stays far under it.
+const LAZY_SIZE_LIMIT: u64 = 2_000;
+
+fn expanded_size(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len().max(1) as u64,
+        HirKind::Class(Class::Unicode(c)) => c.ranges().len().max(1) as u64,
+        HirKind::Repetition(r) => expanded_size(&r.sub).saturating_mul(u64::from(r.max.unwrap_or(r.min).max(r.min)) + 1),
+        HirKind::Capture(c) => expanded_size(&c.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().map(expanded_size).fold(0u64, u64::saturating_add),
     }
 }
 
@@ -121,32 +169,34 @@ pub fn compile(text: &str) -> Result<Matcher, RegexError> {
 pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
     let fast = translate(source, flags, false)?;
     if !fast.needs_backtracking {
-        let built = regex::bytes::RegexBuilder::new(&fast.pattern)
-            .unicode(false)
-            .size_limit(SIZE_LIMIT)
-            .dfa_size_limit(SIZE_LIMIT)
-            .build();
-        match built {
-            Ok(r) => return Ok(Matcher::Fast(r)),
-            Err(regex::Error::CompiledTooBig(_)) => {
-                return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+        // the syntax `regex` parses with (`regex::bytes`, Unicode off)
+        let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&fast.pattern);
+        match parsed {
+            Ok(hir) if expanded_size(&hir) <= LAZY_SIZE_LIMIT => {
+                let literals = required_literals_of(&hir);
+                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
             }
+            Ok(hir) => match build_fast(&fast.pattern) {
+                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(&hir) }),
+                Err(regex::Error::CompiledTooBig(_)) => {
+                    return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+                }
+                Err(_) => {}
+            },
             Err(_) => {} // fall through: the backtracking engine accepts more syntax
         }
     }
     let slow = translate(source, flags, true)?;
-    let gate = regex::bytes::RegexBuilder::new(&superset_pattern(&fast.pattern))
-        .unicode(false)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(SIZE_LIMIT)
-        .build()
-        .ok();
     fancy_regex::RegexBuilder::new(&slow.pattern)
         .backtrack_limit(BACKTRACK_LIMIT)
         .delegate_size_limit(SIZE_LIMIT)
         .delegate_dfa_size_limit(SIZE_LIMIT)
         .build()
-        .map(|r| Matcher::Backtrack(r, gate))
+        .map(|r| {
+            let gate = superset_pattern(&fast.pattern);
+            let literals = required_literals(&gate);
+            Matcher { fast_pattern: gate, fast: OnceLock::new(), backtrack: Some(r), literals }
+        })
         .map_err(|e| RegexError::Invalid(e.to_string().to_lowercase()))
 }
 
@@ -694,6 +744,13 @@ mod tests {
         assert!(m("/(a)\\1(?!c)/", "aab"));
         assert!(!m("/(a)\\1(?!c)/", "aac"));
         assert!(m("/foo(?=bar)$/", "foobar") == false);
+    }
+
+    #[test]
+    fn oversized_pattern_is_refused_at_load_though_compilation_is_lazy() {
+        assert_eq!(compile("/(?:a{1000}){1000}/").unwrap_err(), RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+        let big_but_fine = compile("/x{3000}/").unwrap();
+        assert!(big_but_fine.is_match(&[b'x'; 3000], &|| Cow::Borrowed("")));
     }
 
     #[test]

@@ -31,6 +31,7 @@ const PURE: &[&str] = &[
     "src/rules/parse.rs",
     "src/rules/perl_regex.rs",
     "src/rules/registry.rs",
+    "src/rules/prefilter.rs",
     "src/rules/rspamd",
     "src/rules/pseudo_headers.rs",
     "src/rules/relays.rs",

@@ -1,0 +1,361 @@
+//! A literal prefilter: which pattern rules cannot match a message, found in one pass per haystack.
+//!
+//! Most SpamAssassin patterns contain a literal that every match must contain (`/\bviagra\b/i`
+//! cannot match a line without "viagra" in some case). At load, `required_literals` extracts such
+//! a set from each translated pattern; `LiteralIndex` puts the sets of all rules that read the
+//! same haystack into one Aho-Corasick automaton. Per message, one scan of each haystack marks the
+//! rules whose literals occur; only those run their regex. A marked rule may still not match; an
+//! unmarked one cannot, so skipping it changes no hit.
+//!
+//! Soundness rests on two facts. A required literal set is taken from the pattern's own syntax
+//! tree (regex-syntax's prefix/suffix extraction, applied to the whole pattern or to a part every
+//! match passes through). Case is folded before extraction (every class and literal lowered,
+//! ASCII only, as the patterns are byte patterns with ASCII case folding) and the automaton
+//! matches ASCII case-insensitively, so `(?i)` patterns and mixed-case classes are covered.
+//!
+//! Deliberately absent: a rule whose pattern yields no usable set (an empty literal could occur,
+//! the set is unbounded, or its shortest literal is shorter than `MIN_LITERAL` and would mark
+//! nearly every message) is not indexed and always runs, as does any rule the engine does not
+//! hand to an index (unknown targets, negated or `[if-unset]` header tests).
+
+use aho_corasick::AhoCorasick;
+
+use super::engine::{Rule, RuleBody, Target};
+use super::message::MessageView;
+use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind};
+
+/// Literals shorter than this occur in almost every text; a set containing one filters nothing.
+const MIN_LITERAL: usize = 3;
+/// Sets larger than this cost more in the automaton than they save.
+const MAX_LITERALS: usize = 64;
+
+/// Lower-case literals (ASCII case folded) at least one of which occurs, ignoring ASCII case, in
+/// any text `pattern` matches; None when no such set is worth using. `pattern` is in `regex`
+/// syntax as `perl_regex` translates it (bytes, Unicode off).
+pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+    required_literals_of(&hir)
+}
+
+/// `required_literals` of a pattern already parsed (`perl_regex` parses each one once, at load).
+pub fn required_literals_of(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    best_set(&fold_case(hir)?)
+}
+
+/// The same tree with every literal and class lowered (ASCII): it matches the lowered text of
+/// anything the original matches. None for a Unicode class, which a byte pattern never has.
+fn fold_case(hir: &Hir) -> Option<Hir> {
+    Some(match hir.kind() {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(c)) => Hir::class(Class::Bytes(lower_class(c))),
+        HirKind::Class(Class::Unicode(_)) => return None,
+        HirKind::Look(look) => Hir::look(*look),
+        HirKind::Repetition(rep) => {
+            let mut rep = rep.clone();
+            rep.sub = Box::new(fold_case(&rep.sub)?);
+            Hir::repetition(rep)
+        }
+        HirKind::Capture(cap) => {
+            let mut cap = cap.clone();
+            cap.sub = Box::new(fold_case(&cap.sub)?);
+            Hir::capture(cap)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(fold_case).collect::<Option<_>>()?),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(fold_case).collect::<Option<_>>()?),
+    })
+}
+
+fn lower_class(c: &ClassBytes) -> ClassBytes {
+    let upper = ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]);
+    let mut caps = c.clone();
+    caps.intersect(&upper);
+    let mut out = c.clone();
+    out.difference(&upper);
+    out.union(&ClassBytes::new(caps.ranges().iter().map(|r| ClassBytesRange::new(r.start() + 32, r.end() + 32))));
+    out
+}
+
+/// The most selective required set found at this node or below it: the node's own prefix or
+/// suffix literals, or (every match of a concatenation passing through each of its parts) the
+/// best set of one part; an alternation needs a set from every branch.
+fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut consider = |cand: Option<Vec<Vec<u8>>>| {
+        if let Some(c) = cand.filter(|c| c.len() <= MAX_LITERALS && c.iter().all(|l| l.len() >= MIN_LITERAL))
+            && best.as_ref().is_none_or(|b| rank(&c) > rank(b))
+        {
+            best = Some(c);
+        }
+    };
+    consider(extract(hir, ExtractKind::Prefix));
+    consider(extract(hir, ExtractKind::Suffix));
+    match hir.kind() {
+        HirKind::Concat(subs) => subs.iter().for_each(|s| consider(best_set(s))),
+        HirKind::Capture(cap) => consider(best_set(&cap.sub)),
+        HirKind::Repetition(rep) if rep.min >= 1 => consider(best_set(&rep.sub)),
+        HirKind::Alternation(subs) => {
+            let mut all = Vec::new();
+            for s in subs {
+                all.extend(best_set(s)?);
+            }
+            all.sort();
+            all.dedup();
+            consider(Some(all));
+        }
+        _ => {}
+    }
+    best
+}
+
+/// Longer shortest literal first up to 4 bytes (longer ones are all rare enough), then fewer
+/// literals, then longer.
+fn rank(lits: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>, usize) {
+    let shortest = lits.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest.min(4), std::cmp::Reverse(lits.len()), shortest)
+}
+
+fn extract(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
+    let mut seq: Seq = Extractor::new().kind(kind).extract(hir);
+    seq.dedup();
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_vec()).collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// The required literals of many rules that read the same haystack, in one automaton.
+#[derive(Debug)]
+pub struct LiteralIndex {
+    automaton: AhoCorasick,
+    /// For each automaton pattern (a distinct literal), the rules that require it (or another).
+    rules_of: Vec<Vec<usize>>,
+}
+
+impl LiteralIndex {
+    /// `rules`: (rule index, its required literals). None when there is nothing to index.
+    pub fn build(rules: impl IntoIterator<Item = RuleLiterals>) -> Option<LiteralIndex> {
+        let mut ids: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut rules_of: Vec<Vec<usize>> = Vec::new();
+        for (rule, lits) in rules {
+            for lit in lits {
+                let id = *ids.entry(lit.clone()).or_insert_with(|| {
+                    literals.push(lit);
+                    rules_of.push(Vec::new());
+                    literals.len() - 1
+                });
+                rules_of[id].push(rule);
+            }
+        }
+        if literals.is_empty() {
+            return None;
+        }
+        let automaton = AhoCorasick::builder().ascii_case_insensitive(true).build(&literals).ok()?;
+        Some(LiteralIndex { automaton, rules_of })
+    }
+
+    /// Sets `possible[rule]` for every rule one of whose literals occurs in one of `haystacks`,
+    /// and (when `lines` is given) records (rule, haystack number) for each haystack it occurs in.
+    fn mark<'h>(&self, haystacks: impl IntoIterator<Item = &'h [u8]>, possible: &mut [bool], mut lines: Option<&mut Vec<(u32, u32)>>) {
+        // the haystack in which each literal was last seen, so a repeated literal costs nothing
+        let mut last = vec![u32::MAX; self.rules_of.len()];
+        for (n, hay) in haystacks.into_iter().enumerate() {
+            let n = n as u32;
+            for m in self.automaton.find_overlapping_iter(hay) {
+                let p = m.pattern().as_usize();
+                if last[p] == n {
+                    continue;
+                }
+                last[p] = n;
+                for &r in &self.rules_of[p] {
+                    possible[r] = true;
+                    if let Some(l) = lines.as_deref_mut() {
+                        l.push((r as u32, n));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every rule this index decides about.
+    pub fn rules(&self) -> impl Iterator<Item = usize> + '_ {
+        self.rules_of.iter().flatten().copied()
+    }
+}
+
+/// A rule's index and its required literals.
+type RuleLiterals = (usize, Vec<Vec<u8>>);
+
+/// The literal indexes of a rule set, one per haystack a pattern rule reads.
+#[derive(Debug, Default)]
+pub struct RulePrefilter {
+    body: Option<LiteralIndex>,
+    raw_body: Option<LiteralIndex>,
+    full: Option<LiteralIndex>,
+    /// Header tests by request (`From:addr`), each request's value scanned once.
+    headers: Vec<(String, LiteralIndex)>,
+    /// Per rule: true when no index decides about it (it always runs).
+    unindexed: Vec<bool>,
+    /// Per rule: true when it is in the body or raw body index (its candidate lines are known).
+    by_line: Vec<bool>,
+}
+
+impl RulePrefilter {
+    /// Indexes the pattern rules that can run in score set 0 or 1 and have a required set.
+    pub fn build(rules: &[Rule]) -> RulePrefilter {
+        let mut body = Vec::new();
+        let mut raw_body = Vec::new();
+        let mut full = Vec::new();
+        let mut headers: std::collections::BTreeMap<&str, Vec<RuleLiterals>> = Default::default();
+        for (i, rule) in rules.iter().enumerate() {
+            let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
+            if rule.scores[0] == 0.0 && rule.scores[1] == 0.0 {
+                continue;
+            }
+            let Some(lits) = matcher.required_literals() else { continue };
+            match target {
+                Target::Body => body.push((i, lits.to_vec())),
+                Target::RawBody => raw_body.push((i, lits.to_vec())),
+                Target::Full => full.push((i, lits.to_vec())),
+                // a negated test hits when the pattern does not match, and an absent header is
+                // replaced by the [if-unset] text: both always run
+                Target::Header { request, negate: false, if_unset: None } => headers.entry(request.as_str()).or_default().push((i, lits.to_vec())),
+                _ => {}
+            }
+        }
+        let mut out = RulePrefilter {
+            body: LiteralIndex::build(body),
+            raw_body: LiteralIndex::build(raw_body),
+            full: LiteralIndex::build(full),
+            headers: headers.into_iter().filter_map(|(r, l)| Some((r.to_string(), LiteralIndex::build(l)?))).collect(),
+            unindexed: vec![true; rules.len()],
+            by_line: vec![false; rules.len()],
+        };
+        let indexed: Vec<usize> = out.indexes().flat_map(LiteralIndex::rules).collect();
+        for i in indexed {
+            out.unindexed[i] = false;
+        }
+        let by_line: Vec<usize> = out.body.iter().chain(&out.raw_body).flat_map(LiteralIndex::rules).collect();
+        for i in by_line {
+            out.by_line[i] = true;
+        }
+        out
+    }
+
+    fn indexes(&self) -> impl Iterator<Item = &LiteralIndex> {
+        self.body.iter().chain(&self.raw_body).chain(&self.full).chain(self.headers.iter().map(|(_, l)| l))
+    }
+
+    /// Which rules can match this message, and on which body lines.
+    pub fn candidates(&self, view: &MessageView) -> Candidates<'_> {
+        let mut possible = self.unindexed.clone();
+        let mut lines = Vec::new();
+        if let Some(idx) = &self.body {
+            idx.mark(view.rendered_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+        }
+        if let Some(idx) = &self.raw_body {
+            idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+        }
+        if let Some(idx) = &self.full {
+            idx.mark([view.full.as_slice()], &mut possible, None);
+        }
+        for (request, idx) in &self.headers {
+            if let Some(value) = view.get(request) {
+                idx.mark([value.as_slice()], &mut possible, None);
+            }
+        }
+        lines.sort_unstable();
+        lines.dedup();
+        Candidates { by_line: &self.by_line, possible, lines }
+    }
+}
+
+/// What the prefilter left to run for one message.
+#[derive(Debug)]
+pub struct Candidates<'p> {
+    by_line: &'p [bool],
+    possible: Vec<bool>,
+    /// (rule, line) for every body or raw body line holding one of the rule's literals, sorted.
+    lines: Vec<(u32, u32)>,
+}
+
+impl Candidates<'_> {
+    /// False when the rule cannot match this message (its pattern need not run).
+    pub fn possible(&self, rule: usize) -> bool {
+        self.possible[rule]
+    }
+
+    /// For a rule indexed over body or raw body lines: the only lines it can match. None when
+    /// every line must be tried.
+    pub fn lines(&self, rule: usize) -> Option<impl Iterator<Item = usize> + '_> {
+        if !self.by_line[rule] {
+            return None;
+        }
+        let r = rule as u32;
+        let start = self.lines.partition_point(|&(x, _)| x < r);
+        let end = self.lines.partition_point(|&(x, _)| x <= r);
+        Some(self.lines[start..end].iter().map(|&(_, l)| l as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::perl_regex::translate;
+
+    fn lits(perl: &str, flags: &str) -> Option<Vec<String>> {
+        let t = translate(perl, flags, false).unwrap();
+        required_literals(&t.pattern).map(|v| v.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+    }
+
+    #[test]
+    fn literals_are_lowered_and_taken_from_the_most_selective_part() {
+        assert_eq!(lits(r"\bViagra\b", "i"), Some(vec!["viagra".into()]));
+        assert_eq!(lits(r"[Cc]heap\s+pills", ""), Some(vec!["cheap".into()]));
+        assert_eq!(lits(r"^(?:buy|order) now$", ""), Some(vec![" now".into()]));
+        assert_eq!(lits(r"\b(?:Viagra|cialis)\b", ""), Some(vec!["cialis".into(), "viagra".into()]));
+        assert_eq!(lits(r"\d+ foo", ""), Some(vec![" foo".into()]));
+    }
+
+    #[test]
+    fn patterns_without_a_useful_required_literal_are_not_indexed() {
+        assert_eq!(lits(r"^\s*$", ""), None);
+        assert_eq!(lits(r"a|bcd", ""), None);
+        assert_eq!(lits(r"(?:foo)?bar?", ""), None);
+        assert_eq!(lits(r"[a-z]{20}", ""), None);
+    }
+
+    #[test]
+    fn index_marks_rules_whose_literals_occur_in_any_case() {
+        let idx = LiteralIndex::build([(0, vec![b"viagra".to_vec()]), (2, vec![b"cheap".to_vec(), b"free".to_vec()])]).unwrap();
+        let mut possible = vec![false, true, false];
+        let mut lines = Vec::new();
+        idx.mark([&b"get VIAGRA"[..], b"now"], &mut possible, Some(&mut lines));
+        assert_eq!(possible, vec![true, true, false]);
+        assert_eq!(lines, vec![(0, 0)]);
+        idx.mark([&b"x"[..], b"it is Free, free"], &mut possible, Some(&mut lines));
+        assert_eq!(possible, vec![true, true, true]);
+        assert_eq!(lines, vec![(0, 0), (2, 1)]);
+    }
+
+    fn hits(rules: &str, msg: &str) -> Vec<String> {
+        let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
+        set.score(msg.as_bytes(), &crate::rules::NetworkFacts::default()).hits.into_iter().map(|h| h.name).collect()
+    }
+
+    #[test]
+    fn prefiltered_rules_hit_exactly_as_unfiltered_ones() {
+        let rules = "body CASE /\\bviagra\\b/i\nbody NOSUBJ /cheap pills/\ntflags NOSUBJ nosubject\nbody COUNT /free offer/\ntflags COUNT multiple\nscore COUNT 1\nheader NEG Subject !~ /hello there/\nheader UNSET X-Nope =~ /yes please/ [if-unset: yes please]\nrawbody RAW /click here/i\n";
+        assert_eq!(hits(rules, "Subject: cheap pills\n\nBuy VIAGRA now\nfree offer, free offer\nand\nFREE OFFER free offer\nCLICK HERE\n"), vec!["CASE", "COUNT", "NEG", "RAW", "UNSET"]);
+        assert_eq!(hits(rules, "Subject: hello there\n\nno such words\n"), vec!["UNSET"]);
+        let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
+        let r = set.score(b"Subject: x\n\nfree offer\nfree offer free offer\n", &crate::rules::NetworkFacts::default());
+        assert_eq!(r.hits.iter().find(|h| h.name == "COUNT").map(|h| h.count), Some(3));
+    }
+}
