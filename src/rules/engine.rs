@@ -121,6 +121,9 @@ pub struct RuleSet {
     meta_order: Vec<usize>,
     pub required_score: f64,
     pub freemail_domains: HashSet<String>,
+    /// The wildcard `freemail_domains` (`*` a run of non-dots, `?` one character) as one
+    /// pattern anchored at the end of an address, compiled once at load.
+    pub freemail_wildcards: Option<regex::Regex>,
     pub freemail_welcomelist: HashSet<String>,
     pub max_message_size: usize,
     /// TLD registry and redirector patterns, shared with each message's view.
@@ -257,6 +260,7 @@ impl RuleSet {
             meta_order,
             required_score,
             freemail_domains: raw.freemail_domains.iter().cloned().collect(),
+            freemail_wildcards: freemail_wildcards(&raw.freemail_domains),
             freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             uri_context,
@@ -379,6 +383,26 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
             .unwrap_or(0),
     };
     n as f64
+}
+
+fn freemail_wildcards(domains: &[String]) -> Option<regex::Regex> {
+    let alternatives: Vec<String> = domains
+        .iter()
+        .filter(|d| d.contains('*') || d.contains('?'))
+        .map(|d| {
+            d.chars()
+                .map(|c| match c {
+                    '*' => "[^.]*".to_string(),
+                    '?' => ".".to_string(),
+                    c => regex::escape(&c.to_string()),
+                })
+                .collect()
+        })
+        .collect();
+    if alternatives.is_empty() {
+        return None;
+    }
+    regex::Regex::new(&format!("@(?:{})$", alternatives.join("|"))).ok()
 }
 
 fn topo_order(rules: &[Rule], deps: &[Vec<usize>], diags: &mut Vec<Diagnostic>) -> Vec<usize> {

@@ -121,19 +121,7 @@ fn is_freemail(email: &str, set: &RuleSet) -> bool {
     if set.freemail_domains.contains(domain) {
         return true;
     }
-    // wildcards: `*` is any run of non-dots, `?` one character, matched against the end of the address
-    set.freemail_domains.iter().filter(|d| d.contains('*') || d.contains('?')).any(|d| {
-        let mut pat = String::from("@(?:");
-        for c in d.chars() {
-            match c {
-                '*' => pat.push_str("[^.]*"),
-                '?' => pat.push('.'),
-                c => pat.push_str(&regex::escape(&c.to_string())),
-            }
-        }
-        pat.push_str(")$");
-        regex::Regex::new(&pat).is_ok_and(|r| r.is_match(email))
-    })
+    set.freemail_wildcards.as_ref().is_some_and(|w| w.is_match(email))
 }
 
 /// HeaderEval `check_illegal_chars`: control and 8-bit bytes in a raw header (valid UTF-8 excepted).

@@ -13,6 +13,7 @@ pub(super) fn supports(function: &str, _args: &[String]) -> Option<bool> {
         "check_for_forged_hotmail_received_headers" | "check_for_no_hotmail_received_headers" => true,
         "check_for_forged_juno_received_headers" | "check_for_forged_eudoramail_received_headers" => true,
         "check_for_fake_aol_relay_in_rcvd" | "check_for_forged_received_trail" | "check_for_forged_received_ip_helo" => true,
+        "check_mailfrom_matches_rcvd" => true,
         _ => return None,
     })
 }
@@ -27,6 +28,7 @@ pub(super) fn run(function: &str, _args: &[String], view: &MessageView, _set: &R
         "check_for_no_rdns_dotcom_helo" => no_rdns_dotcom_helo(view),
         "check_for_matching_env_and_hdr_from" => first_addr(view, "EnvelopeFrom").to_lowercase() == first_addr(view, "From").to_lowercase(),
         "gated_through_received_hdr_remover" => gated_through_received_hdr_remover(view),
+        "check_mailfrom_matches_rcvd" => mailfrom_matches_rcvd(view),
         "check_for_forged_gmail_received_headers" => forged_gmail(view),
         "check_for_forged_yahoo_received_headers" => forged_yahoo(view),
         "check_for_forged_hotmail_received_headers" => forged_hotmail(view) == Some(Hotmail::ForgedReceived),
@@ -41,6 +43,27 @@ pub(super) fn run(function: &str, _args: &[String], view: &MessageView, _set: &R
 }
 
 /// `$pms->get("Header:addr")` in scalar context: the first address, or empty.
+/// WLBLEval `check_mailfrom_matches_rcvd`: the envelope sender's registered domain is the
+/// registered domain of the first untrusted relay's rDNS (or, with no untrusted relay, of any
+/// trusted one's).
+fn mailfrom_matches_rcvd(view: &MessageView) -> bool {
+    let sender = first_addr(view, "EnvelopeFrom");
+    // `/ \@ ( [^\@]+ \. [^\@]+ ) \z/x`: the part after the last @, with a dot inside it
+    let Some((_, domain)) = sender.rsplit_once('@') else { return false };
+    let dotted = domain.char_indices().any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
+    if !dotted {
+        return false;
+    }
+    let relays = view.relays();
+    let candidates: Vec<&crate::rules::relays::Relay> = match relays.untrusted.first() {
+        Some(first) => vec![first],
+        None => relays.trusted.iter().collect(),
+    };
+    let registry = &view.uri_context.registry;
+    let (_, sender_domain) = registry.split_domain(&domain.to_lowercase());
+    candidates.iter().filter(|r| !r.rdns.is_empty()).any(|r| registry.split_domain(&r.rdns.to_lowercase()).1 == sender_domain)
+}
+
 fn first_addr(view: &MessageView, header: &str) -> String {
     let v = view.get(&format!("{header}:addr")).unwrap_or_default();
     String::from_utf8_lossy(v.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned()
