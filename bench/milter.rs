@@ -346,9 +346,12 @@ async fn main() {
                 mailward::spam::ScoreReport { score: 0.0, tests: Vec::new() }
             }
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new().prefix("mailward-bench-zero").tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.path().join("zero.sock");
-        let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig::default()).unwrap();
+        // Postfix's smtpd runs as user postfix: it must reach the socket.
+        let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();
         let listener = MilterListener::bind(&settings).await.unwrap();
         let state = MilterState::new(settings, Arc::new(Zero), directory());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -360,6 +363,13 @@ async fn main() {
             f.label = format!("milter protocol without scoring, {connections} connection(s)");
             f.print();
         }
+        // The same milter behind Postfix: what a milter costs Postfix before any scoring.
+        let zero_postfix = {
+            let s = socket.clone();
+            tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())))).await.unwrap()
+        };
+        smtp_load("Postfix + mailward milter without scoring", zero_postfix.port, 1, total).await.print();
+        drop(zero_postfix);
         let _ = stop.send(());
         let _ = server.await;
     }
