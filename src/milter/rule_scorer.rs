@@ -12,10 +12,17 @@ use crate::spam::{ScoreReport, ScoredTest};
 impl Scorer for RuleSet {
     fn score(&self, message: &[u8]) -> ScoreReport {
         // No network tests from inside the milter: score set 0, like `spamassassin -L`.
-        let report = RuleSet::score(self, message, &NetworkFacts::default());
-        let tests = report.hits.iter().map(|h| ScoredTest { name: h.name.clone(), score: h.score * f64::from(h.count) }).collect();
-        ScoreReport { score: report.score, tests }
+        to_score_report(&RuleSet::score(self, message, &NetworkFacts::default()))
     }
+
+    fn score_until(&self, message: &[u8], deadline: std::time::Instant) -> Option<ScoreReport> {
+        RuleSet::score_until(self, message, &NetworkFacts::default(), Some(deadline)).map(|r| to_score_report(&r))
+    }
+}
+
+fn to_score_report(report: &crate::rules::Report) -> ScoreReport {
+    let tests = report.hits.iter().map(|h| ScoredTest { name: h.name.clone(), score: h.score * f64::from(h.count) }).collect();
+    ScoreReport { score: report.score, tests }
 }
 
 /// Loads the rule files (`rules.paths`) as the milter's scorer. Problems in single rules are

@@ -21,6 +21,13 @@ use crate::spam::verdict::ScoreReport;
 /// implements it, and tests plug in their own.
 pub trait Scorer: Send + Sync + 'static {
     fn score(&self, message: &[u8]) -> ScoreReport;
+
+    /// Scores, or gives up (`None`) once `deadline` has passed. Scorers that cannot stop early
+    /// run to the end; the milter drops a late answer either way.
+    fn score_until(&self, message: &[u8], deadline: std::time::Instant) -> Option<ScoreReport> {
+        let _ = deadline;
+        Some(self.score(message))
+    }
 }
 
 /// What every connection shares. The scorer and the directory are swapped whole
@@ -350,13 +357,15 @@ async fn score_and_plan(session: &mut Session, state: &MilterState) -> Result<Eo
     let message = session.take_message();
     let scorer = state.scorer();
     let timeout = state.settings.scoring_timeout;
-    // Scoring is CPU work: off the async threads. A timed-out scoring thread runs on to its
-    // end (threads cannot be cancelled) but its answer is dropped.
-    let task = tokio::task::spawn_blocking(move || scorer.score(&message));
+    // Scoring is CPU work: off the async threads. The rule engine stops itself at the deadline,
+    // so a timed-out message does not keep a thread busy; the async timeout also covers a
+    // scorer that cannot stop early (its late answer is dropped).
+    let deadline = std::time::Instant::now() + timeout;
+    let task = tokio::task::spawn_blocking(move || scorer.score_until(&message, deadline));
     let report = match tokio::time::timeout(timeout, task).await {
-        Err(_) => return Err(EomError::Timeout(timeout)),
+        Err(_) | Ok(Ok(None)) => return Err(EomError::Timeout(timeout)),
         Ok(Err(join)) => return Err(EomError::Scorer(join.to_string())),
-        Ok(Ok(report)) => report,
+        Ok(Ok(Some(report))) => report,
     };
     if !report.score.is_finite() {
         return Err(EomError::Scorer(format!("score is not a number: {}", report.score)));

@@ -272,6 +272,12 @@ impl RuleSet {
 
     /// Scores one message. Pure and bounded: the message is cut at `max_message_size`.
     pub fn score(&self, message: &[u8], facts: &NetworkFacts) -> Report {
+        self.score_until(message, facts, None).expect("no deadline, no early stop")
+    }
+
+    /// [`RuleSet::score`] that gives up once `deadline` has passed (checked between rules), so
+    /// a caller that stopped waiting (the milter's scoring timeout) gets its thread back.
+    pub fn score_until(&self, message: &[u8], facts: &NetworkFacts, deadline: Option<std::time::Instant>) -> Option<Report> {
         let truncated = message.len() > self.max_message_size;
         let message = if truncated { &message[..self.max_message_size] } else { message };
         let mut view = MessageView::parse(message);
@@ -281,6 +287,10 @@ impl RuleSet {
         let mut counts = vec![0f64; self.rules.len()];
         let candidates = self.prefilter.candidates(&view);
         for (i, rule) in self.rules.iter().enumerate() {
+            // Reading the clock costs ~20 ns: every 32 rules keeps it out of the profile.
+            if i % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return None;
+            }
             if rule.scores[set] == 0.0 {
                 continue;
             }
@@ -325,7 +335,7 @@ impl RuleSet {
             hits.push(Hit { name: rule.name.clone(), score: s, describe: rule.describe.clone().unwrap_or_default(), count: times });
         }
         let score = (total * 1000.0).round() / 1000.0;
-        Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated }
+        Some(Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated })
     }
 
     /// Rules that never run here, with why (for `rules lint` and the compatibility report).
@@ -615,6 +625,18 @@ mod tests {
     #[test]
     fn zero_score_rules_do_not_run() {
         assert!(hits("body A /x/\nscore A 0\nmeta B A\n", "Subject: x\n\nx\n").is_empty());
+    }
+
+    #[test]
+    fn scoring_stops_at_a_passed_deadline_and_otherwise_matches_score() {
+        let (set, _) = RuleSet::from_text("t.cf", "body A /cheap/\nscore A 2\n");
+        let msg = b"Subject: x\n\ncheap\n";
+        let facts = NetworkFacts::default();
+        let past = std::time::Instant::now() - std::time::Duration::from_millis(1);
+        assert_eq!(set.score_until(msg, &facts, Some(past)), None);
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        assert_eq!(set.score_until(msg, &facts, Some(later)), Some(set.score(msg, &facts)));
+        assert_eq!(set.score(msg, &facts).score, 2.0);
     }
 
     #[test]
