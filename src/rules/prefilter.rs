@@ -89,6 +89,8 @@ fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
         HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => return None,
         HirKind::Literal(lit) if lit.0.len() < MIN_LITERAL => return None,
         HirKind::Repetition(rep) if rep.min == 0 => return None,
+        // a group's literals are its contents': the same sets, found once
+        HirKind::Capture(cap) => return best_set(&cap.sub),
         _ => {}
     }
     let mut best: Option<Vec<Vec<u8>>> = None;
@@ -103,7 +105,6 @@ fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     consider(extract(hir, ExtractKind::Suffix));
     match hir.kind() {
         HirKind::Concat(subs) => subs.iter().for_each(|s| consider(best_set(s))),
-        HirKind::Capture(cap) => consider(best_set(&cap.sub)),
         HirKind::Repetition(rep) if rep.min >= 1 => consider(best_set(&rep.sub)),
         HirKind::Alternation(subs) => {
             let mut all = Vec::new();
