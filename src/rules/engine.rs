@@ -158,34 +158,39 @@ impl RuleSet {
         let mut diags = std::mem::take(&mut raw.diagnostics);
         let mut rules = Vec::with_capacity(raw.defs.len());
         let mut index = HashMap::new();
-        // Regex compilation dominates load time and each rule compiles on its own: split the
-        // definitions over the available cores (results are put back in definition order).
+        // Regex compilation dominates load time and each rule compiles on its own: the cores take
+        // definitions one at a time from a shared counter, longest text first (a few huge patterns
+        // cost as much as hundreds of small ones; with equal chunks one core finished far later
+        // than the other), and results are put back in definition order.
         let defs: Vec<(&String, &parse::RawDef)> = raw.defs.iter().collect();
         let texts: Vec<String> = defs.iter().map(|(name, def)| if raw.replace_rules.contains(*name) { parse::replace_tags(&def.text, &raw) } else { def.text.clone() }).collect();
+        let mut by_cost: Vec<usize> = (0..defs.len()).collect();
+        by_cost.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-        let chunk = defs.len().div_ceil(workers).max(1);
-        let mut compiled: Vec<(RuleBody, Vec<Diagnostic>)> = Vec::with_capacity(defs.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<(RuleBody, Vec<Diagnostic>)>> = Vec::with_capacity(defs.len());
+        slots.resize_with(defs.len(), || None);
         std::thread::scope(|scope| {
-            let handles: Vec<_> = defs
-                .chunks(chunk)
-                .zip(texts.chunks(chunk))
-                .map(|(d, t)| {
-                    scope.spawn(move || {
-                        d.iter()
-                            .zip(t)
-                            .map(|((name, def), text)| {
-                                let mut local = Vec::new();
-                                let body = compile_def(name, def.kind, text, &def.at, &mut local);
-                                (body, local)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
+            let work = || {
+                let mut done = Vec::new();
+                while let Some(&i) = by_cost.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                    let (name, def) = defs[i];
+                    let mut local = Vec::new();
+                    let body = compile_def(name, def.kind, &texts[i], &def.at, &mut local);
+                    done.push((i, body, local));
+                }
+                done
+            };
+            let handles: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
             for h in handles {
-                compiled.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            for (i, body, local) in all {
+                slots[i] = Some((body, local));
             }
         });
+        let compiled = slots.into_iter().map(|s| s.expect("every definition was compiled"));
         for (((name, def), text), (body, mut local)) in defs.into_iter().zip(texts).zip(compiled) {
             diags.append(&mut local);
             let tflags: Vec<String> = raw.tflags.get(name).map(|t| t.split_whitespace().map(str::to_string).collect()).unwrap_or_default();

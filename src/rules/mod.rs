@@ -24,8 +24,9 @@
 //!   rules the lines, whose regexes can match. A rule with no usable literals, or one the prefilter
 //!   does not know (a new target, a negated or `[if-unset]` header test), always runs.
 //! - Fast regexes are parsed at load (syntax errors are load diagnostics) and compiled on first use;
-//!   backtracking ones and very large ones are compiled at load, so every compile error a lint can
-//!   report is still reported at load.
+//!   backtracking ones are compiled at load, and very large ones have their compiled size checked
+//!   there (their NFAs are built, not their search engines), so every compile error a lint can
+//!   report is still reported at load. Definitions are compiled on every core, biggest first.
 //! - Rules the engine cannot run like SpamAssassin (unknown `eval:` functions,
 //!   network lists, patterns that do not translate) are kept as `Unsupported` with a reason and never
 //!   hit; metas that depend on them are reported as partially supported, so a comparison against

@@ -77,8 +77,8 @@ pub fn split_delimited(text: &str) -> Result<PerlPattern, RegexError> {
 /// Compiling SpamAssassin's ~1,500 fast patterns was most of the rule set's load time, and with
 /// the literal prefilter many of them never run on a given stream of mail: a fast pattern is
 /// parsed at load (so a syntax error is reported there, exactly as before) and compiled on its
-/// first use. Only a pattern big enough that it might exceed the compiled-size limit is compiled
-/// at load, so that limit is still reported as a load diagnostic.
+/// first use. A pattern big enough that it might exceed the compiled-size limit has that limit
+/// checked at load (see `fits_size_limit`), so it is still reported as a load diagnostic.
 #[derive(Debug)]
 pub struct Matcher {
     /// The pattern in `regex` syntax: the pattern itself, or a backtracking pattern's gate.
@@ -138,7 +138,7 @@ fn build_fast(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
 }
 
 /// Patterns whose expanded size (literal bytes and classes, counted repetitions multiplied out)
-/// is above this are compiled at load, where the size limit can reject them. SIZE_LIMIT is 4 MiB
+/// is above this have their compiled size checked at load, where the size limit can reject them. SIZE_LIMIT is 4 MiB
 /// of compiled program; a pattern below this stays far under it.
 const LAZY_SIZE_LIMIT: u64 = 2_000;
 
@@ -153,6 +153,19 @@ fn expanded_size(hir: &regex_syntax::hir::Hir) -> u64 {
         HirKind::Capture(c) => expanded_size(&c.sub),
         HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().map(expanded_size).fold(0u64, u64::saturating_add),
     }
+}
+
+/// Whether `regex` will compile this (big) pattern under SIZE_LIMIT: the only size check it makes
+/// that fails a build is on its two Thompson NFAs (forward with captures, reverse without), and
+/// building just those from the tree already parsed costs a fraction of the whole regex (its DFAs
+/// and literal strategies; the 25 big patterns of Debian's rules were a quarter of load time).
+/// False sends the caller to a real build, which decides (a pure-literal pattern that `regex`
+/// serves without an NFA compiles even when its NFA would be too big).
+fn fits_size_limit(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_automata::nfa::thompson::{Compiler, Config, WhichCaptures};
+    let config = Config::new().utf8(false).nfa_size_limit(Some(SIZE_LIMIT)).shrink(false);
+    Compiler::new().configure(config.clone().which_captures(WhichCaptures::All)).build_from_hir(hir).is_ok()
+        && Compiler::new().configure(config.which_captures(WhichCaptures::None).reverse(true)).build_from_hir(hir).is_ok()
 }
 
 /// Latin-1 view of bytes: byte N becomes char U+00NN, so char offsets equal byte offsets.
@@ -173,11 +186,15 @@ pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
         let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&fast.pattern);
         match parsed {
             Ok(hir) if expanded_size(&hir) <= LAZY_SIZE_LIMIT => {
-                let literals = required_literals_of(&hir);
+                let literals = required_literals_of(hir);
+                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
+            }
+            Ok(hir) if fits_size_limit(&hir) => {
+                let literals = required_literals_of(hir);
                 return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
             }
             Ok(hir) => match build_fast(&fast.pattern) {
-                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(&hir) }),
+                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(hir) }),
                 Err(regex::Error::CompiledTooBig(_)) => {
                     return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
                 }
@@ -751,6 +768,7 @@ mod tests {
         assert_eq!(compile("/(?:a{1000}){1000}/").unwrap_err(), RegexError::Invalid("compiled pattern exceeds the size limit".into()));
         let big_but_fine = compile("/x{3000}/").unwrap();
         assert!(big_but_fine.is_match(&[b'x'; 3000], &|| Cow::Borrowed("")));
+        assert!(!big_but_fine.is_match(&[b'x'; 2999], &|| Cow::Borrowed("")), "compiled on first use from its size-checked tree");
     }
 
     #[test]

@@ -35,35 +35,37 @@ const MAX_LITERALS: usize = 64;
 /// syntax as `perl_regex` translates it (bytes, Unicode off).
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    required_literals_of(&hir)
+    required_literals_of(hir)
 }
 
 /// `required_literals` of a pattern already parsed (`perl_regex` parses each one once, at load).
-pub fn required_literals_of(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+/// Takes the tree: case folding reuses its nodes instead of copying them.
+pub fn required_literals_of(hir: Hir) -> Option<Vec<Vec<u8>>> {
     best_set(&fold_case(hir)?)
 }
 
 /// The same tree with every literal and class lowered (ASCII): it matches the lowered text of
 /// anything the original matches. None for a Unicode class, which a byte pattern never has.
-fn fold_case(hir: &Hir) -> Option<Hir> {
-    Some(match hir.kind() {
+fn fold_case(hir: Hir) -> Option<Hir> {
+    Some(match hir.into_kind() {
         HirKind::Empty => Hir::empty(),
-        HirKind::Literal(lit) => Hir::literal(lit.0.to_ascii_lowercase()),
-        HirKind::Class(Class::Bytes(c)) => Hir::class(Class::Bytes(lower_class(c))),
+        HirKind::Literal(mut lit) => {
+            lit.0.make_ascii_lowercase();
+            Hir::literal(lit.0)
+        }
+        HirKind::Class(Class::Bytes(c)) => Hir::class(Class::Bytes(lower_class(&c))),
         HirKind::Class(Class::Unicode(_)) => return None,
-        HirKind::Look(look) => Hir::look(*look),
-        HirKind::Repetition(rep) => {
-            let mut rep = rep.clone();
-            rep.sub = Box::new(fold_case(&rep.sub)?);
+        HirKind::Look(look) => Hir::look(look),
+        HirKind::Repetition(mut rep) => {
+            rep.sub = Box::new(fold_case(*rep.sub)?);
             Hir::repetition(rep)
         }
-        HirKind::Capture(cap) => {
-            let mut cap = cap.clone();
-            cap.sub = Box::new(fold_case(&cap.sub)?);
+        HirKind::Capture(mut cap) => {
+            cap.sub = Box::new(fold_case(*cap.sub)?);
             Hir::capture(cap)
         }
-        HirKind::Concat(subs) => Hir::concat(subs.iter().map(fold_case).collect::<Option<_>>()?),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(fold_case).collect::<Option<_>>()?),
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(fold_case).collect::<Option<_>>()?),
+        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(fold_case).collect::<Option<_>>()?),
     })
 }
 
@@ -81,6 +83,16 @@ fn lower_class(c: &ClassBytes) -> ClassBytes {
 /// suffix literals, or (every match of a concatenation passing through each of its parts) the
 /// best set of one part; an alternation needs a set from every branch.
 fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    // Nodes whose every set `consider` rejects (single bytes, empty literals, or an optional
+    // repetition, whose sets hold the empty literal) are most of a tree: skip the extractor there.
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => return None,
+        HirKind::Literal(lit) if lit.0.len() < MIN_LITERAL => return None,
+        HirKind::Repetition(rep) if rep.min == 0 => return None,
+        // a group's literals are its contents': the same sets, found once
+        HirKind::Capture(cap) => return best_set(&cap.sub),
+        _ => {}
+    }
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut consider = |cand: Option<Vec<Vec<u8>>>| {
         if let Some(c) = cand.filter(|c| c.len() <= MAX_LITERALS && c.iter().all(|l| l.len() >= MIN_LITERAL))
@@ -93,7 +105,6 @@ fn best_set(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     consider(extract(hir, ExtractKind::Suffix));
     match hir.kind() {
         HirKind::Concat(subs) => subs.iter().for_each(|s| consider(best_set(s))),
-        HirKind::Capture(cap) => consider(best_set(&cap.sub)),
         HirKind::Repetition(rep) if rep.min >= 1 => consider(best_set(&rep.sub)),
         HirKind::Alternation(subs) => {
             let mut all = Vec::new();
