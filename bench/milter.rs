@@ -16,6 +16,7 @@
 #[allow(dead_code)]
 mod postfix;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -231,7 +232,6 @@ struct SpamAssassin {
 impl SpamAssassin {
     fn start() -> SpamAssassin {
         let dir = tempfile::Builder::new().prefix("mailward-bench-sa").tempdir().unwrap();
-        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let site = dir.path().join("site");
         std::fs::create_dir_all(&site).unwrap();
@@ -347,7 +347,6 @@ async fn main() {
             }
         }
         let dir = tempfile::Builder::new().prefix("mailward-bench-zero").tempdir().unwrap();
-        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.path().join("zero.sock");
         // Postfix's smtpd runs as user postfix: it must reach the socket.
@@ -375,7 +374,6 @@ async fn main() {
     }
 
     let dir = tempfile::Builder::new().prefix("mailward-bench").tempdir().unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let socket = dir.path().join("milter.sock");
     let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();

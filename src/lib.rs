@@ -71,6 +71,7 @@
 //!   `apply/input.rs` do no I/O; one bad mailbox is reported and never stops the others.
 //! - `views` (pure): what the daemon and the CLI derive from one `store::MailSnapshot`: the
 //!   milter's `spam::PolicyDirectory` and the server's default policy values.
+//! - `error_chain` (pure): an error and its sources as one line, for the HTTP fetchers' messages.
 //! - `password` (pure): Dovecot-verifiable password hashes (`{ARGON2ID}`) and one-time passwords.
 //! - `rules` (pure engine, file reading only in `rules::load` and `rules::cli`): a
 //!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
@@ -113,6 +114,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dns;
+pub mod error_chain;
 pub mod milter;
 pub mod model;
 pub mod password;

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod document;
 
+use crate::error_chain::error_chain;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -384,15 +385,4 @@ fn summary(doc: &ClientDocument, insecure_fetch: bool) -> String {
         s.push_str("; fetched over plain HTTP, so a network attacker could have changed it");
     }
     s
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -24,8 +24,7 @@ pub trait Scorer: Send + Sync + 'static {
 
     /// Scores, or gives up (`None`) once `deadline` has passed. Scorers that cannot stop early
     /// run to the end; the milter drops a late answer either way.
-    fn score_until(&self, message: &[u8], deadline: std::time::Instant) -> Option<ScoreReport> {
-        let _ = deadline;
+    fn score_until(&self, message: &[u8], _deadline: std::time::Instant) -> Option<ScoreReport> {
         Some(self.score(message))
     }
 }

@@ -88,6 +88,11 @@ pub struct UpdateArgs {
 }
 
 impl UpdateArgs {
+    /// `--keyring`, else `updates.keyring`.
+    pub fn keyring<'a>(&'a self, config: &'a Config) -> &'a Path {
+        self.keyring.as_deref().unwrap_or(&config.updates.keyring)
+    }
+
     /// The arguments of a bare `mailward rules update`: every choice left to the config file
     /// (what the schedule inside `serve` runs).
     pub fn from_config_only() -> Self {
@@ -175,11 +180,10 @@ pub fn update_options(args: &UpdateArgs, config: &Config) -> anyhow::Result<Upda
     options.http_timeout = Duration::from_secs(args.http_timeout.max(1));
     options.check_only = args.checkonly;
     options.refresh_mirrors = args.refreshmirrors;
-    let keyring = args.keyring.clone().unwrap_or_else(|| config.updates.keyring.clone());
     options.verification = if args.nogpg || config.updates.nogpg {
         Verification::ChecksumOnly
     } else {
-        Verification::Signature { trusted: trusted_keys(&keyring, &config.updates.trusted_key_files, &args.gpgkeys)? }
+        Verification::Signature { trusted: trusted_keys(args.keyring(config), &config.updates.trusted_key_files, &args.gpgkeys)? }
     };
     Ok(options)
 }
@@ -225,7 +229,7 @@ pub fn trusted_keys(keyring: &Path, key_files: &[PathBuf], ids: &[String]) -> an
 }
 
 async fn run_update(args: UpdateArgs, config: &Config, json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<i32> {
-    import_keys(args.keyring.as_deref().unwrap_or(&config.updates.keyring), &args.import, out)?;
+    import_keys(args.keyring(config), &args.import, out)?;
     let options = update_options(&args, config)?;
     let lint: Arc<dyn RuleLint> = Arc::new(LintChain::detect());
     let report = update(&options, lint).await;

@@ -1,5 +1,6 @@
 //! HTTP downloads from mirrors, with a time limit and a size cap per file.
 
+use crate::error_chain::error_chain;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +59,4 @@ impl Http {
         }
         Ok(body)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

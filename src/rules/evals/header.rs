@@ -48,10 +48,12 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
 /// FreeMail `check_freemail_header`: a free-mail address in `header`, matching `regex` if given.
 fn freemail_in(view: &MessageView, header: &str, regex: Option<&String>, set: &RuleSet) -> bool {
     let Some(v) = view.get(&format!("{header}:addr")) else { return false };
-    let re = regex.and_then(|r| fancy_regex::Regex::new(r).ok());
+    // compiled only once a free-mail address turns up (most messages have none)
+    let re = std::cell::OnceCell::new();
     v.split(|b| *b == b'\n').any(|addr| {
         let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
-        is_freemail(&a, set) && re.as_ref().is_none_or(|re| re.is_match(&a).unwrap_or(false))
+        is_freemail(&a, set)
+            && regex.is_none_or(|r| re.get_or_init(|| fancy_regex::Regex::new(r).ok()).as_ref().is_some_and(|re| re.is_match(&a).unwrap_or(false)))
     })
 }
 
