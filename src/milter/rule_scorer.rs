@@ -38,5 +38,18 @@ pub fn load_rule_scorer(paths: &[PathBuf]) -> Result<Arc<dyn Scorer>, String> {
         let first = errors.first().map(|d| d.to_string()).unwrap_or_else(|| "no rule files found".into());
         return Err(format!("no rules loaded from {}: {first}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
-    Ok(Arc::new(set))
+    let set = Arc::new(set);
+    // Patterns compile on first use; compiling them now, on one core beside the milter, spares
+    // the first messages after a (re)load that cost. A pattern that does not compile never
+    // matches, as lint reports.
+    let warm = Arc::clone(&set);
+    std::thread::Builder::new()
+        .name("rules-compile".into())
+        .spawn(move || {
+            for d in warm.compile_now().iter().take(20) {
+                warn!("rules: {d}");
+            }
+        })
+        .map_err(|e| format!("cannot start the rule compiling thread: {e}"))?;
+    Ok(set)
 }

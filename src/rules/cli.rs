@@ -47,7 +47,8 @@ pub fn run(cmd: &RulesCommand, json: bool, out: &mut dyn Write) -> anyhow::Resul
     let env = Environment::spamassassin_4_0_1();
     match cmd {
         RulesCommand::Lint { paths, unsupported } => {
-            let (set, diags) = RuleSet::load(&paths_or_default(paths), &env);
+            let (set, mut diags) = RuleSet::load(&paths_or_default(paths), &env);
+            diags.extend(set.compile_now());
             let problems: Vec<_> = diags.iter().filter(|d| d.severity >= Severity::Warning).collect();
             let unsupported_rules: Vec<_> = set.unsupported().map(|(r, k, why)| (r.name.clone(), k.to_string(), why.to_string())).collect();
             if json {

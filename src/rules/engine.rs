@@ -343,6 +343,24 @@ impl RuleSet {
         Some(Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated })
     }
 
+    /// Compiles every pattern still waiting for its first use (patterns compile lazily: see
+    /// `perl_regex::Matcher`) and reports each that does not compile, as `load` reports a syntax
+    /// error. Lint calls it so it finds every error; `serve` calls it in the background after a
+    /// load, so the first messages do not pay for compilation.
+    pub fn compile_now(&self) -> Vec<Diagnostic> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.body {
+                RuleBody::Pattern { matcher, .. } => matcher.compile_now().err().map(|e| Diagnostic {
+                    location: r.location.clone(),
+                    severity: Severity::Error,
+                    message: format!("invalid regexp for {} rule {}: {e}", r.kind, r.name),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Rules that never run here, with why (for `rules lint` and the compatibility report).
     pub fn unsupported(&self) -> impl Iterator<Item = (&Rule, &str, &str)> {
         self.rules.iter().filter_map(|r| match &r.body {

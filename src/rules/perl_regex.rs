@@ -85,19 +85,64 @@ pub struct Matcher {
     fast_pattern: String,
     /// The fast pattern compiled on first use; None when it does not compile (a gate too big).
     fast: OnceLock<Option<regex::bytes::Regex>>,
-    /// For a pattern that needs lookaround or backreferences: the backtracking engine, compiled at
-    /// load. Its gate (`fast`, the same pattern with those removed) matches a superset of what
-    /// the pattern matches, so where the gate does not match, the backtracking VM (about 40% of
-    /// scoring time before the gate) is not run at all.
-    backtrack: Option<fancy_regex::Regex>,
+    /// For a pattern that needs lookaround or backreferences: the backtracking engine. Its gate
+    /// (`fast`, the same pattern with those removed) matches a superset of what the pattern
+    /// matches, so where the gate does not match, the backtracking VM (about 40% of scoring time
+    /// before the gate) is not run at all.
+    backtrack: Option<Backtracking>,
     /// Literals one of which every match contains (see `prefilter`), taken from the tree parsed
     /// here at load; None when the pattern has no usable set.
     literals: Option<Vec<Vec<u8>>>,
 }
 
+/// A backtracking pattern, parsed and analysed at load (so its syntax errors and bad
+/// backreferences are load diagnostics) and compiled on first use: compiling fancy-regex's
+/// delegates eagerly was 29% of the instructions spent loading Debian's rules, for patterns most
+/// of which the gate keeps from ever running on a given stream of mail.
+#[derive(Debug)]
+struct Backtracking {
+    pattern: String,
+    compiled: OnceLock<Result<fancy_regex::Regex, String>>,
+}
+
+impl Backtracking {
+    fn new(pattern: String) -> Result<Backtracking, RegexError> {
+        let invalid = |e: fancy_regex::Error| RegexError::Invalid(e.to_string().to_lowercase());
+        let tree = fancy_regex::Expr::parse_tree(&pattern).map_err(invalid)?;
+        fancy_regex::internal::analyze(&tree, fancy_regex::internal::AnalyzeContext::default()).map_err(invalid)?;
+        Ok(Backtracking { pattern, compiled: OnceLock::new() })
+    }
+
+    fn compiled(&self) -> Result<&fancy_regex::Regex, &str> {
+        self.compiled
+            .get_or_init(|| {
+                fancy_regex::RegexBuilder::new(&self.pattern)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .delegate_size_limit(SIZE_LIMIT)
+                    .delegate_dfa_size_limit(SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| e.to_string().to_lowercase())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
 impl Matcher {
     pub fn is_backtracking(&self) -> bool {
         self.backtrack.is_some()
+    }
+
+    /// Compiles whatever is still waiting for its first use, and says why it does not compile
+    /// when it does not (a pattern that fails here never matches). `rules lint` calls this so that
+    /// it reports every error; `serve` calls it in the background after a load, so the first
+    /// messages do not pay for compilation.
+    pub fn compile_now(&self) -> Result<(), RegexError> {
+        if let Some(b) = &self.backtrack {
+            b.compiled().map_err(|e| RegexError::Invalid(e.to_string()))?;
+        }
+        let _ = self.fast(); // a gate that does not compile only means no gate
+        Ok(())
     }
 
     /// Lower-case literals one of which (in any ASCII case) every match contains.
@@ -115,7 +160,7 @@ impl Matcher {
             (None, Some(r)) => r.is_match(hay),
             (None, None) => false,
             (Some(_), Some(gate)) if !gate.is_match(hay) => false,
-            (Some(r), _) => r.is_match(latin1().as_ref()).unwrap_or(false),
+            (Some(b), _) => b.compiled().is_ok_and(|r| r.is_match(latin1().as_ref()).unwrap_or(false)),
         }
     }
 
@@ -125,7 +170,8 @@ impl Matcher {
             (None, Some(r)) => r.find_iter(hay).take(max).count(),
             (None, None) => 0,
             (Some(_), Some(gate)) if !gate.is_match(hay) => 0,
-            (Some(r), _) => {
+            (Some(b), _) => {
+                let Ok(r) = b.compiled() else { return 0 };
                 let s = latin1();
                 r.find_iter(s.as_ref()).take(max).take_while(|m| m.is_ok()).count()
             }
@@ -161,9 +207,9 @@ fn expanded_size(hir: &regex_syntax::hir::Hir) -> u64 {
 /// and literal strategies; the 25 big patterns of Debian's rules were a quarter of load time).
 /// False sends the caller to a real build, which decides (a pure-literal pattern that `regex`
 /// serves without an NFA compiles even when its NFA would be too big).
-fn fits_size_limit(hir: &regex_syntax::hir::Hir) -> bool {
+fn fits_size_limit(hir: &regex_syntax::hir::Hir, limit: usize) -> bool {
     use regex_automata::nfa::thompson::{Compiler, Config, WhichCaptures};
-    let config = Config::new().utf8(false).nfa_size_limit(Some(SIZE_LIMIT)).shrink(false);
+    let config = Config::new().utf8(false).nfa_size_limit(Some(limit)).shrink(false);
     Compiler::new().configure(config.clone().which_captures(WhichCaptures::All)).build_from_hir(hir).is_ok()
         && Compiler::new().configure(config.which_captures(WhichCaptures::None).reverse(true)).build_from_hir(hir).is_ok()
 }
@@ -181,40 +227,38 @@ pub fn compile(text: &str) -> Result<Matcher, RegexError> {
 
 pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
     let fast = translate(source, flags, false)?;
+    // the prefilter reads the pattern without case-insensitivity (see `prefilter`); for a pattern
+    // with no `i` flag anywhere that is the same text
+    let cased = if flags.contains('i') || source.contains("(?") { translate_case_sensitive(source, flags)?.pattern } else { fast.pattern.clone() };
     if !fast.needs_backtracking {
         // the syntax `regex` parses with (`regex::bytes`, Unicode off)
-        let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&fast.pattern);
-        match parsed {
-            Ok(hir) if expanded_size(&hir) <= LAZY_SIZE_LIMIT => {
-                let literals = required_literals_of(hir);
-                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
-            }
-            Ok(hir) if fits_size_limit(&hir) => {
-                let literals = required_literals_of(hir);
-                return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::new(), backtrack: None, literals });
-            }
-            Ok(hir) => match build_fast(&fast.pattern) {
-                Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(hir) }),
-                Err(regex::Error::CompiledTooBig(_)) => {
-                    return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+        let parse = |p: &str| regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(p);
+        let lazy = |literals| Matcher { fast_pattern: fast.pattern.clone(), fast: OnceLock::new(), backtrack: None, literals };
+        match parse(&cased) {
+            Ok(cased_hir) => {
+                // a case-insensitive letter is a class of two bytes where this tree has one byte,
+                // so the pattern `regex` compiles is at most twice the size of this one: checking
+                // this one against half the limit spares parsing the pattern a second time
+                let (factor, nfa_limit) = if cased == fast.pattern { (1, SIZE_LIMIT) } else { (2, SIZE_LIMIT / 2) };
+                if expanded_size(&cased_hir).saturating_mul(factor) <= LAZY_SIZE_LIMIT || fits_size_limit(&cased_hir, nfa_limit) {
+                    return Ok(lazy(required_literals_of(&cased_hir)));
                 }
-                Err(_) => {}
-            },
+                // too big by these estimates: `regex` itself decides
+                match build_fast(&fast.pattern) {
+                    Ok(r) => return Ok(Matcher { fast_pattern: fast.pattern, fast: OnceLock::from(Some(r)), backtrack: None, literals: required_literals_of(&cased_hir) }),
+                    Err(regex::Error::CompiledTooBig(_)) => {
+                        return Err(RegexError::Invalid("compiled pattern exceeds the size limit".into()));
+                    }
+                    Err(_) => {}
+                }
+            }
             Err(_) => {} // fall through: the backtracking engine accepts more syntax
         }
     }
     let slow = translate(source, flags, true)?;
-    fancy_regex::RegexBuilder::new(&slow.pattern)
-        .backtrack_limit(BACKTRACK_LIMIT)
-        .delegate_size_limit(SIZE_LIMIT)
-        .delegate_dfa_size_limit(SIZE_LIMIT)
-        .build()
-        .map(|r| {
-            let gate = superset_pattern(&fast.pattern);
-            let literals = required_literals(&gate);
-            Matcher { fast_pattern: gate, fast: OnceLock::new(), backtrack: Some(r), literals }
-        })
-        .map_err(|e| RegexError::Invalid(e.to_string().to_lowercase()))
+    let backtrack = Backtracking::new(slow.pattern)?;
+    let literals = required_literals(&superset_pattern(&cased));
+    Ok(Matcher { fast_pattern: superset_pattern(&fast.pattern), fast: OnceLock::new(), backtrack: Some(backtrack), literals })
 }
 
 /// A pattern (in the fast engine's syntax) that matches wherever `pattern` matches: lookaround
@@ -379,6 +423,16 @@ fn push_byte(out: &mut String, b: u8) {
 
 /// Translates Perl syntax to `regex` (`backtrack == false`) or `fancy_regex` syntax.
 pub fn translate(source: &str, flags: &str, backtrack: bool) -> Result<Translated, RegexError> {
+    translate_with(source, flags, backtrack, true)
+}
+
+/// The fast engine's translation with every case-insensitive flag (`/i`, `(?i)`, `(?i:...)`)
+/// left out: what the literal prefilter analyses (see `prefilter::required_literals`).
+pub fn translate_case_sensitive(source: &str, flags: &str) -> Result<Translated, RegexError> {
+    translate_with(source, flags, false, false)
+}
+
+fn translate_with(source: &str, flags: &str, backtrack: bool, ignore_case: bool) -> Result<Translated, RegexError> {
     let src = source.as_bytes();
     let groups = count_groups(src);
     let extended = flags.contains('x');
@@ -386,7 +440,7 @@ pub fn translate(source: &str, flags: &str, backtrack: bool) -> Result<Translate
     let mut out = String::with_capacity(src.len() + 16);
     let mut needs = false;
     let mut inline = String::new();
-    if flags.contains('i') {
+    if ignore_case && flags.contains('i') {
         inline.push('i');
     }
     if multiline {
@@ -551,14 +605,19 @@ pub fn translate(source: &str, flags: &str, backtrack: bool) -> Result<Translate
                         if src[j] == b'x' {
                             return Err(RegexError::Unsupported("inline (?x)".into()));
                         }
-                        fl.push(src[j] as char);
+                        if ignore_case || src[j] != b'i' {
+                            fl.push(src[j] as char);
+                        }
                     }
                     j += 1;
                 }
-                out.push_str("(?");
-                out.push_str(fl.trim_end_matches('-'));
+                let fl = fl.trim_end_matches('-');
                 match src.get(j) {
+                    // `(?)` is not a group `regex` accepts; with no flag left it says nothing
+                    Some(b')') if fl.is_empty() => i = j + 1,
                     Some(b':') | Some(b')') => {
+                        out.push_str("(?");
+                        out.push_str(fl);
                         out.push(src[j] as char);
                         i = j + 1;
                     }
@@ -769,6 +828,19 @@ mod tests {
         let big_but_fine = compile("/x{3000}/").unwrap();
         assert!(big_but_fine.is_match(&[b'x'; 3000], &|| Cow::Borrowed("")));
         assert!(!big_but_fine.is_match(&[b'x'; 2999], &|| Cow::Borrowed("")), "compiled on first use from its size-checked tree");
+    }
+
+    #[test]
+    fn backtracking_pattern_compiles_on_first_use_and_lint_finds_what_does_not() {
+        let bad_backref = compile("/(a)\\2(?=b)/");
+        assert!(matches!(bad_backref, Err(RegexError::Invalid(_))), "checked at load: {bad_backref:?}");
+        let too_big = compile("/(a)\\1(?:b{1000}){1000}/").expect("parses and analyses at load");
+        assert!(too_big.is_backtracking());
+        let err = too_big.compile_now().unwrap_err();
+        assert!(err.to_string().contains("invalid regex"), "{err}");
+        assert!(!too_big.is_match(b"aab", &|| Cow::Borrowed("aab")), "a pattern that does not compile never matches");
+        let fine = compile("/(a)\\1(?!c)/").unwrap();
+        assert_eq!(fine.compile_now(), Ok(()));
     }
 
     #[test]

@@ -23,60 +23,28 @@ use aho_corasick::AhoCorasick;
 use super::engine::{Rule, RuleBody, Target};
 use super::message::MessageView;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
-use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind};
+use regex_syntax::hir::{Hir, HirKind};
 
 /// Literals shorter than this occur in almost every text; a set containing one filters nothing.
 const MIN_LITERAL: usize = 3;
 /// Sets larger than this cost more in the automaton than they save.
 const MAX_LITERALS: usize = 64;
 
-/// Lower-case literals (ASCII case folded) at least one of which occurs, ignoring ASCII case, in
-/// any text `pattern` matches; None when no such set is worth using. `pattern` is in `regex`
-/// syntax as `perl_regex` translates it (bytes, Unicode off).
+/// Lower-case literals at least one of which occurs, ignoring ASCII case, in any text the
+/// pattern matches in any ASCII case; None when no such set is worth using. `pattern` is in
+/// `regex` syntax (bytes, Unicode off) with case-insensitivity left out, as
+/// `perl_regex::translate_case_sensitive` writes it: a text that `(?i)viagra` matches is, up to
+/// ASCII case, one that `viagra` matches, so the literals of the case-sensitive pattern, matched
+/// ignoring case, are required of the case-insensitive one too, and extracting them from the
+/// case-sensitive tree does not multiply every letter into its two cases.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    required_literals_of(hir)
+    required_literals_of(&hir)
 }
 
 /// `required_literals` of a pattern already parsed (`perl_regex` parses each one once, at load).
-/// Takes the tree: case folding reuses its nodes instead of copying them.
-pub fn required_literals_of(hir: Hir) -> Option<Vec<Vec<u8>>> {
-    best_set(&fold_case(hir)?)
-}
-
-/// The same tree with every literal and class lowered (ASCII): it matches the lowered text of
-/// anything the original matches. None for a Unicode class, which a byte pattern never has.
-fn fold_case(hir: Hir) -> Option<Hir> {
-    Some(match hir.into_kind() {
-        HirKind::Empty => Hir::empty(),
-        HirKind::Literal(mut lit) => {
-            lit.0.make_ascii_lowercase();
-            Hir::literal(lit.0)
-        }
-        HirKind::Class(Class::Bytes(c)) => Hir::class(Class::Bytes(lower_class(&c))),
-        HirKind::Class(Class::Unicode(_)) => return None,
-        HirKind::Look(look) => Hir::look(look),
-        HirKind::Repetition(mut rep) => {
-            rep.sub = Box::new(fold_case(*rep.sub)?);
-            Hir::repetition(rep)
-        }
-        HirKind::Capture(mut cap) => {
-            cap.sub = Box::new(fold_case(*cap.sub)?);
-            Hir::capture(cap)
-        }
-        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(fold_case).collect::<Option<_>>()?),
-        HirKind::Alternation(subs) => Hir::alternation(subs.into_iter().map(fold_case).collect::<Option<_>>()?),
-    })
-}
-
-fn lower_class(c: &ClassBytes) -> ClassBytes {
-    let upper = ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]);
-    let mut caps = c.clone();
-    caps.intersect(&upper);
-    let mut out = c.clone();
-    out.difference(&upper);
-    out.union(&ClassBytes::new(caps.ranges().iter().map(|r| ClassBytesRange::new(r.start() + 32, r.end() + 32))));
-    out
+pub fn required_literals_of(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    best_set(hir)
 }
 
 /// The most selective required set found at this node or below it: the node's own prefix or
@@ -128,13 +96,14 @@ fn rank(lits: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>, usize) {
 }
 
 fn extract(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
-    let mut seq: Seq = Extractor::new().kind(kind).extract(hir);
+    let mut seq: Seq = Extractor::new().kind(kind).limit_total(MAX_LITERALS).extract(hir);
     seq.dedup();
     let lits = seq.literals()?;
     if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
         return None;
     }
-    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_vec()).collect();
+    // lowered here: the automaton matches ignoring ASCII case (see `required_literals`)
+    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
     out.sort();
     out.dedup();
     Some(out)
@@ -318,20 +287,22 @@ impl Candidates<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::perl_regex::translate;
+    use crate::rules::perl_regex::translate_case_sensitive;
 
     fn lits(perl: &str, flags: &str) -> Option<Vec<String>> {
-        let t = translate(perl, flags, false).unwrap();
+        let t = translate_case_sensitive(perl, flags).unwrap();
         required_literals(&t.pattern).map(|v| v.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
     }
 
     #[test]
     fn literals_are_lowered_and_taken_from_the_most_selective_part() {
         assert_eq!(lits(r"\bViagra\b", "i"), Some(vec!["viagra".into()]));
-        assert_eq!(lits(r"[Cc]heap\s+pills", ""), Some(vec!["cheap".into()]));
+        assert_eq!(lits(r"[Cc]heap\s+pills", ""), Some(vec!["pills".into()]));
         assert_eq!(lits(r"^(?:buy|order) now$", ""), Some(vec![" now".into()]));
         assert_eq!(lits(r"\b(?:Viagra|cialis)\b", ""), Some(vec!["cialis".into(), "viagra".into()]));
         assert_eq!(lits(r"\d+ foo", ""), Some(vec![" foo".into()]));
+        assert_eq!(lits(r"(?i:cheap)\s+(?i)P", ""), Some(vec!["cheap".into()]), "inline flags");
+        assert_eq!(lits(r"[A-Z]{2}ZqX", "i"), Some(vec!["zqx".into()]));
     }
 
     #[test]

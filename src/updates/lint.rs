@@ -83,7 +83,8 @@ impl RuleLint for EngineLint {
     fn lint(&self, config_dir: &Path) -> Result<(), LintError> {
         use crate::rules::{RuleSet, Severity};
         let env = crate::rules::Environment::spamassassin_4_0_1();
-        let (_, diagnostics) = RuleSet::load(&[config_dir.to_path_buf()], &env);
+        let (set, mut diagnostics) = RuleSet::load(&[config_dir.to_path_buf()], &env);
+        diagnostics.extend(set.compile_now());
         let errors: Vec<String> = diagnostics.iter().filter(|d| d.severity >= Severity::Error).map(|d| d.to_string()).collect();
         if errors.is_empty() { Ok(()) } else { Err(LintError::Rejected { linter: self.name(), problems: errors.join("; ") }) }
     }

@@ -370,6 +370,16 @@ fn cli_lint_test_and_export() {
     assert_eq!(code, 1);
     assert!(text.contains("broken.cf:2") && text.contains("broken.cf:3"), "{text}");
 
+    // a backtracking pattern that parses but whose compiled program is too big: patterns compile
+    // on first use, so this is found by compiling every pattern, which lint does
+    let lazy = dir.path().join("lazy.cf");
+    std::fs::write(&lazy, "body OK /ok/\nbody HUGE /(a)\\1(?:b{1000}){1000}/\n").unwrap();
+    let mut out = Vec::new();
+    let code = run(&RulesCommand::Lint { paths: vec![lazy.clone()], unsupported: false }, false, &mut out).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("lazy.cf:2") && text.contains("HUGE"), "{text}");
+
     let msg = root.join("tests/rules/own/MW_BTC_EXTORTION.eml");
     let mut out = Vec::new();
     run(&RulesCommand::Test { message: msg, rules: vec![root.join("rules")] }, true, &mut out).unwrap();
