@@ -9,7 +9,8 @@
 //!
 //! Where things are: `parse.rs` reads `.cf` text into a `RawConfig` (definitions, scores, the
 //! `util_rb_*` TLD registry, `redirector_pattern`s); `engine.rs` compiles and scores; `message.rs`
-//! builds the `MessageView` (headers, MIME parts and nodes, rendered and decoded bodies);
+//! builds the `MessageView` (headers, MIME parts and nodes, rendered and decoded bodies) with
+//! `charset.rs` turning each declared charset into UTF-8 as Perl's Encode does for SpamAssassin;
 //! `html.rs` renders HTML and collects its link targets and HTMLEval results; `uri.rs` builds the
 //! URI list `uri` rules match (text scanner, canonicalisation, redirectors) with `registry.rs`'s
 //! TLD boundaries; `header_get.rs` answers header requests and modifiers; `mime_header.rs` serves
@@ -43,6 +44,7 @@
 //! Invariant: the prefilter only skips work; a rule skipped by it could not have hit (the corpus
 //! fingerprint printed by `benches/rules_vs_spamassassin.rs` is unchanged by it).
 
+pub mod charset;
 pub mod cli;
 pub mod engine;
 pub mod evals;
