@@ -34,6 +34,9 @@
 //!   SpamAssassin can restrict itself to rules whose whole dependency tree is supported.
 //! - Time and memory per message are bounded: messages are cut at `max_message_size` (as spamc cuts
 //!   at 500 KiB), body parts at SpamAssassin's scan sizes, and backtracking regexes at a step limit.
+//! - SpamAssassin's side effects that change what rules see are reproduced, not fixed: FreeMail's
+//!   reply-to check rewrites the rendered body lines in place, so body rules from its priority on
+//!   match the rewritten lines (`evals/freemail_body.rs`).
 //! - The relay model (`relays.rs`) is SpamAssassin's Received parser with the trust boundary it
 //!   infers when `trusted_networks` is not set; `pseudo_headers.rs` answers `X-Spam-Relays-*`,
 //!   `ALL-TRUSTED`... and `EnvelopeFrom` from it. Both are computed once per message, on the first
