@@ -176,6 +176,10 @@ pub fn decode_header_value(name: &str, raw: &[u8]) -> Vec<u8> {
     }
     let trimmed = trim_ascii_ws(&v).to_vec();
     let mut v: Vec<u8> = trimmed.into_iter().filter(|&b| b != b'\n' && b != b'\r').collect();
+    // RFC 6532 allows UTF-8 in header fields; anything else 8-bit is guessed at as the body is
+    if !v.is_ascii() {
+        v = super::charset::normalize(&v, "UTF-8", false);
+    }
     let lname = name.to_ascii_lowercase();
     let skip_mime = matches!(lname.as_str(), "received" | "message-id" | "resent-message-id" | "date" | "resent-date" | "mime-version" | "references" | "in-reply-to")
         || lname.starts_with("list-");
@@ -191,94 +195,74 @@ fn trim_ascii_ws(v: &[u8]) -> &[u8] {
     &v[s..e.max(s)]
 }
 
+/// `_decode_header`'s RFC 2047 pass: whitespace between encoded words goes, each word is
+/// transfer-decoded, adjacent runs with the same charset are joined before the charset is
+/// decoded (so a character split across two words survives), and plain text stays as it is.
 fn decode_encoded_words(v: &[u8]) -> Vec<u8> {
-    // encoded words separated only by whitespace are joined
-    let mut out = Vec::with_capacity(v.len());
+    // (bytes, lowercase charset or "" for plain text)
+    let mut sections: Vec<(Vec<u8>, String)> = Vec::new();
     let mut i = 0;
-    let mut last_was_word = false;
-    let mut pending_ws: Vec<u8> = Vec::new();
     while i < v.len() {
-        if v[i..].starts_with(b"=?") {
-            if let Some((decoded, len)) = parse_encoded_word(&v[i..]) {
-                if !last_was_word {
-                    out.extend_from_slice(&pending_ws);
+        let (bytes, charset, len) = match parse_encoded_word(&v[i..]) {
+            Some((bytes, charset, mut len)) => {
+                // s{(encoded-word)\s+(?=encoded-word)}{$1}
+                let ws = v[i + len..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+                if ws > 0 && parse_encoded_word(&v[i + len + ws..]).is_some() {
+                    len += ws;
                 }
-                pending_ws.clear();
-                out.extend_from_slice(&decoded);
-                i += len;
-                last_was_word = true;
-                continue;
+                (bytes, charset.to_ascii_lowercase(), len)
             }
+            None => {
+                // `[^=]+ | .`
+                let run = if v[i] == b'=' { 1 } else { v[i..].iter().position(|&b| b == b'=').unwrap_or(v.len() - i) };
+                (v[i..i + run].to_vec(), String::new(), run)
+            }
+        };
+        match sections.last_mut() {
+            Some((prev, prev_charset)) if *prev_charset == charset => prev.extend_from_slice(&bytes),
+            _ => sections.push((bytes, charset)),
         }
-        if v[i].is_ascii_whitespace() && last_was_word {
-            pending_ws.push(v[i]);
-            i += 1;
-            continue;
-        }
-        out.extend_from_slice(&pending_ws);
-        pending_ws.clear();
-        out.push(v[i]);
-        last_was_word = false;
-        i += 1;
+        i += len;
     }
-    out.extend_from_slice(&pending_ws);
+    let mut out = Vec::with_capacity(v.len());
+    for (bytes, charset) in sections {
+        if charset.is_empty() {
+            out.extend_from_slice(&bytes);
+        } else {
+            // RFC 2231 language suffix: =?US-ASCII*EN?Q?...?=
+            let charset = charset.split('*').next().unwrap_or("");
+            out.extend_from_slice(&super::charset::normalize(&bytes, charset, true));
+        }
+    }
     out
 }
 
-fn parse_encoded_word(s: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let text = std::str::from_utf8(&s[..s.len().min(4096)]).ok().or_else(|| {
-        let cut = s.iter().take(4096).position(|b| *b >= 0x80).unwrap_or(s.len().min(4096));
-        std::str::from_utf8(&s[..cut]).ok()
-    })?;
-    let rest = &text[2..];
-    let q1 = rest.find('?')?;
-    let charset = &rest[..q1];
+/// `=?charset?[bq]?text?=` at the start of `s`: the transfer-decoded bytes, the charset as
+/// written and the length of the word.
+fn parse_encoded_word(s: &[u8]) -> Option<(Vec<u8>, &str, usize)> {
+    let rest = s.strip_prefix(b"=?")?;
+    let q1 = rest.iter().position(|&b| b == b'?')?;
+    let charset = std::str::from_utf8(&rest[..q1]).ok()?;
     if charset.is_empty() || !charset.bytes().all(|b| b.is_ascii_alphanumeric() || b"*_-".contains(&b)) {
         return None;
     }
-    let enc = rest[q1 + 1..].chars().next()?;
-    if rest.as_bytes().get(q1 + 2) != Some(&b'?') {
+    let enc = *rest.get(q1 + 1)?;
+    if rest.get(q1 + 2) != Some(&b'?') {
         return None;
     }
     let body_start = q1 + 3;
-    let body_len = rest[body_start..].find("?=")?;
-    let body = &rest[body_start..body_start + body_len];
-    if body.contains('?') {
+    let body_len = rest[body_start..].iter().position(|&b| b == b'?')?;
+    if rest.get(body_start + body_len + 1) != Some(&b'=') {
         return None;
     }
+    let body = &rest[body_start..body_start + body_len];
     let bytes = match enc.to_ascii_lowercase() {
-        'b' => base64_decode(body.as_bytes()),
-        'q' => {
-            let replaced: Vec<u8> = body.bytes().map(|b| if b == b'_' { b' ' } else { b }).collect();
-            qp_decode(&replaced)
-        }
+        b'b' => base64_decode(body),
+        // "_" is "=20", decoded after qp's trailing-space rule has run
+        b'q' => qp_decode(&body.iter().flat_map(|&b| if b == b'_' { b"=20".to_vec() } else { vec![b] }).collect::<Vec<u8>>()),
         _ => return None,
     };
-    let charset = charset.split('*').next().unwrap_or(charset);
-    Some((to_utf8(&bytes, charset), 2 + body_start + body_len + 2))
-}
-
-/// Converts text in `charset` to UTF-8 bytes, as SpamAssassin does for decoded header words.
-fn to_utf8(bytes: &[u8], charset: &str) -> Vec<u8> {
-    let cs = charset.to_ascii_lowercase();
-    if cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || bytes.is_ascii() {
-        return bytes.to_vec();
-    }
-    if cs.starts_with("utf-16") || cs == "utf16" {
-        // BOM decides the byte order; without one, the label does (big endian by default)
-        let (le, body) = match bytes {
-            [0xFF, 0xFE, rest @ ..] => (true, rest),
-            [0xFE, 0xFF, rest @ ..] => (false, rest),
-            _ => (cs.ends_with("le"), bytes),
-        };
-        let units: Vec<u16> = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect();
-        return String::from_utf16_lossy(&units).into_bytes();
-    }
-    if let Some(dec) = mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
-        return dec(bytes).into_bytes();
-    }
-    // unknown charsets: Latin-1 guess, SpamAssassin's fallback
-    bytes.iter().map(|&b| b as char).collect::<String>().into_bytes()
+    Some((bytes, charset, 2 + body_start + body_len + 2))
 }
 
 pub fn base64_decode(input: &[u8]) -> Vec<u8> {
@@ -684,20 +668,10 @@ impl MessageView {
     }
 }
 
-/// Text as SpamAssassin 4 renders it (`normalize_charset`): UTF-8 kept, other charsets decoded
-/// to UTF-8, undeclared 8-bit text read as Windows-1252.
+/// Text as SpamAssassin 4 renders it (`normalize_charset`): UTF-8 octets, from the declared
+/// charset when it decodes and from a Windows-1252 reading when it does not.
 pub fn normalize_charset(bytes: &[u8], charset: Option<&str>) -> Vec<u8> {
-    // UTF-16 text of ASCII characters is all ASCII bytes (with NULs): decode it by its label
-    let wide = charset.is_some_and(|c| c.to_ascii_lowercase().starts_with("utf-16"));
-    if (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()) && !wide {
-        return bytes.to_vec();
-    }
-    let cs = charset.unwrap_or("us-ascii").to_ascii_lowercase();
-    let cs = if cs == "us-ascii" || cs == "ascii" || cs.is_empty() { "windows-1252".to_string() } else { cs };
-    match mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
-        Some(dec) => dec(bytes).into_bytes(),
-        None => bytes.iter().map(|&b| b as char).collect::<String>().into_bytes(),
-    }
+    super::charset::normalize(bytes, charset.unwrap_or("us-ascii"), false)
 }
 
 /// Length of a Unicode whitespace character (UTF-8 encoded, beyond ASCII) starting at `t[i]`.
@@ -848,6 +822,48 @@ mod tests {
         let m = MessageView::parse(b"Subject: hi\n\nline one\nline two\n\n\npara  two\n");
         let lines: Vec<String> = m.rendered_body().iter().map(|l| String::from_utf8_lossy(l).to_string()).collect();
         assert_eq!(lines, vec!["hi\n", "line one line two\n", "para two "]);
+    }
+
+    fn body_text(m: &MessageView) -> Vec<String> {
+        m.rendered_body().iter().map(|l| String::from_utf8(l.clone()).unwrap()).collect()
+    }
+
+    #[test]
+    fn gb2312_body_is_decoded_and_a_failed_decode_reads_as_windows_1252() {
+        let m = MessageView::parse(b"Subject: s\nContent-Type: text/plain; charset=gb2312\n\n\xc4\xe3\xba\xc3 15\"/\xcb\xae\xc6\xbd\n");
+        assert_eq!(body_text(&m), vec!["s\n", "\u{4f60}\u{597d} 15\"/\u{6c34}\u{5e73} "]);
+        // 0x81 0x40 is GBK, not GB2312
+        let m = MessageView::parse(b"Subject: s\nContent-Type: text/plain; charset=gb2312\n\n\xc4\xe3\x81\x40\n");
+        assert_eq!(body_text(&m), vec!["s\n", "\u{c4}\u{e3}\u{fffd}@ "]);
+    }
+
+    #[test]
+    fn iso_2022_jp_body_with_8bit_bytes_renders_only_what_comes_before_them() {
+        let m = MessageView::parse(b"Subject: s\nContent-Type: text/plain; charset=iso-2022-jp\n\n> \xa4\xa2 see http://example.com/ on Sunday\n");
+        assert_eq!(body_text(&m), vec!["s\n", "> "]);
+        assert!(m.uris().is_empty());
+        assert_eq!(m.decoded_body().concat(), b"> \xa4\xa2 see http://example.com/ on Sunday\n");
+    }
+
+    #[test]
+    fn eight_bit_headers_are_kept_as_utf8_or_read_as_windows_1252() {
+        let m = MessageView::parse(b"Subject: caf\xc3\xa9\nX-A: caf\xe9 \x93q\x94\n\nbody\n");
+        assert_eq!(m.header_values("subject"), vec!["caf\u{e9}\n".as_bytes().to_vec()]);
+        assert_eq!(m.header_values("x-a"), vec!["caf\u{e9} \u{201c}q\u{201d}\n".as_bytes().to_vec()]);
+    }
+
+    #[test]
+    fn encoded_words_of_one_charset_are_joined_before_charset_decoding() {
+        // U+00E9 split across two words; the plain text between other words stays
+        let m = MessageView::parse(b"Subject: =?utf-8?b?w6k=?= x =?utf-8?q?caf=C3?= =?utf-8?q?=A9_?=!\n\nbody\n");
+        assert_eq!(m.header_values("subject"), vec!["\u{e9} x caf\u{e9} !\n".as_bytes().to_vec()]);
+    }
+
+    #[test]
+    fn utf16_encoded_word_with_a_byte_order_mark_reads_as_windows_1252() {
+        // SpamAssassin's UTF-16 detection gives up on a BOM, so the bytes fall back to Windows-1252
+        let m = MessageView::parse(b"From: =?UTF-16?B?//492Enc?= test <a@example.com>\n\nbody\n");
+        assert_eq!(m.get("From:name"), Some("\u{ff}\u{fe}=\u{d8}I\u{dc} test".as_bytes().to_vec()));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!
 //! Where things are: `parse.rs` reads `.cf` text into a `RawConfig` (definitions, scores, the
 //! `util_rb_*` TLD registry, `redirector_pattern`s); `engine.rs` compiles and scores; `message.rs`
-//! builds the `MessageView` (headers, MIME parts and nodes, rendered and decoded bodies);
+//! builds the `MessageView` (headers, MIME parts and nodes, rendered and decoded bodies) with
+//! `charset.rs` turning each declared charset into UTF-8 as Perl's Encode does for SpamAssassin;
 //! `html.rs` renders HTML and collects its link targets and HTMLEval results; `uri.rs` builds the
 //! URI list `uri` rules match (text scanner, canonicalisation, redirectors) with `registry.rs`'s
 //! TLD boundaries; `header_get.rs` answers header requests and modifiers; `mime_header.rs` serves
@@ -33,6 +34,9 @@
 //!   SpamAssassin can restrict itself to rules whose whole dependency tree is supported.
 //! - Time and memory per message are bounded: messages are cut at `max_message_size` (as spamc cuts
 //!   at 500 KiB), body parts at SpamAssassin's scan sizes, and backtracking regexes at a step limit.
+//! - SpamAssassin's side effects that change what rules see are reproduced, not fixed: FreeMail's
+//!   reply-to check rewrites the rendered body lines in place, so body rules from its priority on
+//!   match the rewritten lines (`evals/freemail_body.rs`).
 //! - The relay model (`relays.rs`) is SpamAssassin's Received parser with the trust boundary it
 //!   infers when `trusted_networks` is not set; `pseudo_headers.rs` answers `X-Spam-Relays-*`,
 //!   `ALL-TRUSTED`... and `EnvelopeFrom` from it. Both are computed once per message, on the first
@@ -43,6 +47,7 @@
 //! Invariant: the prefilter only skips work; a rule skipped by it could not have hit (the corpus
 //! fingerprint printed by `benches/rules_vs_spamassassin.rs` is unchanged by it).
 
+pub mod charset;
 pub mod cli;
 pub mod engine;
 pub mod evals;

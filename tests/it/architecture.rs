@@ -21,6 +21,7 @@ const PURE: &[&str] = &[
     "src/apply/plan",
     "src/apply/input.rs",
     // the rule engine; its file edge is src/rules/load.rs and src/rules/cli.rs
+    "src/rules/charset.rs",
     "src/rules/engine.rs",
     "src/rules/evals",
     "src/rules/expr.rs",

@@ -144,28 +144,10 @@ fn load_sa_rules() -> RuleSet {
     set
 }
 
-/// Disagreements understood and not yet fixed, each with its cause. The test fails on any
-/// disagreement not listed here, and also when a listed one goes away (so the list stays true).
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    // Perl's Encode decodes these mislabelled CJK bodies differently from encoding_rs
-    ("nice_cjk_gb2312.1", "WEIRD_QUOTING", "charset decoding of gb2312 text"),
-    ("nice_cjk_gb2312.1", "__hk_bigmoney", "charset decoding of gb2312 text"),
-    ("nice_cjk_iso-2022-jp.2", "__BODY_SINGLE_WORD", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_FRI", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_SUN", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__DOS_BODY_WED", "EUC bytes labelled iso-2022-jp"),
-    // same message: SpamAssassin's rendered text keeps none of its ASCII (a body rule /itojun/
-    // misses, a rawbody one hits), so it parses no URI from the text where we find one
-    ("nice_cjk_iso-2022-jp.2", "__DOS_HAS_ANY_URI", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__HAS_ANY_URI", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__HAS_URI", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__LOCAL_PP_NONPPURL", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__DOS_REF_TODAY", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__HIGHBITS", "EUC bytes labelled iso-2022-jp"),
-    ("nice_cjk_iso-2022-jp.2", "__SINGLE_WORD_LINE", "EUC bytes labelled iso-2022-jp"),
-    ("nice_mime9", "__HAS_ANY_EMAIL", "body rendering of a nested message part"),
-    ("nice_unicode2", "__FROM_FULL_NAME", ":name of a UTF-16 encoded word"),
-];
+/// Disagreements understood and not yet fixed, each with its cause (none at present). The test
+/// fails on any disagreement not listed here, and also when a listed one goes away (so the list
+/// stays true).
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[];
 
 #[test]
 fn spamassassin_agrees_on_every_supported_rule() {

@@ -105,7 +105,7 @@ pub(super) fn all_from_addrs(view: &MessageView) -> Vec<String> {
 }
 
 /// FreeMail's `_is_freemail`: listed domain or wildcard, minus welcomelists and role accounts.
-fn is_freemail(email: &str, set: &RuleSet) -> bool {
+pub(super) fn is_freemail(email: &str, set: &RuleSet) -> bool {
     if email.is_empty() {
         return false;
     }

@@ -7,6 +7,7 @@
 
 mod addr_lists;
 mod dates;
+pub mod freemail_body;
 mod header;
 mod html;
 mod image;
