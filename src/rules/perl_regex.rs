@@ -114,8 +114,8 @@ impl Matcher {
         match (&self.backtrack, self.fast()) {
             (None, Some(r)) => r.is_match(hay),
             (None, None) => false,
-            (Some(_), Some(gate)) if !gate.is_match(hay) => false,
-            (Some(r), _) => r.is_match(latin1().as_ref()).unwrap_or(false),
+            (Some(r), Some(gate)) => gated_is_match(r, gate, hay, latin1),
+            (Some(r), None) => r.is_match(latin1().as_ref()).unwrap_or(false),
         }
     }
 
@@ -131,6 +131,40 @@ impl Matcher {
             }
         }
     }
+}
+
+/// Gate starts at which the backtracking VM runs anchored before it searches the rest itself.
+const GATED_STARTS: usize = 16;
+
+/// A backtracking pattern's match, tried only where its gate can start a match. Any match of the
+/// pattern starting at `s` is a gate match starting at `s`, and the gate's leftmost match from
+/// `p` starts at the first such `s >= p`; so running the VM anchored at each gate start skips
+/// the positions where it cannot match. Left to itself, the VM tries every position of the
+/// haystack (whole messages for `full` and `ALL` rules), most of its run time.
+fn gated_is_match<'a>(r: &fancy_regex::Regex, gate: &regex::bytes::Regex, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>) -> bool {
+    let Some(first) = gate.find(hay) else { return false };
+    let text = latin1();
+    let text = text.as_ref();
+    // a byte at or above 0x80 is two bytes of UTF-8 in the Latin-1 view: offsets there shift
+    let high = |b: &[u8]| b.iter().filter(|&&c| c >= 0x80).count();
+    let mut at = first.start();
+    let mut shift = high(&hay[..at]);
+    for _ in 0..GATED_STARTS {
+        match r.is_match_input(fancy_regex::RegexInput::new(text).from_pos(at + shift).anchored(true)) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            // over the backtrack limit: no match, as for an unanchored run
+            Err(_) => return false,
+        }
+        if at >= hay.len() {
+            return false;
+        }
+        let Some(next) = gate.find_at(hay, at + 1) else { return false };
+        shift += high(&hay[at..next.start()]);
+        at = next.start();
+    }
+    // many starts (a gate matching almost anywhere): every start before `at` is ruled out
+    r.is_match_input(fancy_regex::RegexInput::new(text).from_pos(at + shift)).unwrap_or(false)
 }
 
 fn build_fast(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
