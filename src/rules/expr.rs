@@ -31,6 +31,82 @@ pub enum Op {
     Div,
 }
 
+/// A `resolve`d expression as code for a stack machine: scoring evaluates every meta rule per
+/// message, and walking boxed trees scattered over the heap was most of that time; the code of
+/// all metas sits in one vector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Code {
+    Num(f64),
+    Slot(u32),
+    Not,
+    Neg,
+    /// `&&`: when the left value (on top) is 0 it is the result: jump to the given end.
+    AndJump(u32),
+    /// `||`: when the left value is not 0 it is the result: jump to the given end.
+    OrJump(u32),
+    Bin(Op),
+}
+
+/// Evaluates `Expr::compile`d code with Perl's semantics; `slot` gives each slot's value and
+/// `stack` is scratch space reused between calls.
+pub fn run(code: &[Code], slot: impl Fn(usize) -> f64, stack: &mut Vec<f64>) -> f64 {
+    stack.clear();
+    let mut pc = 0;
+    while let Some(&c) = code.get(pc) {
+        pc += 1;
+        match c {
+            Code::Num(n) => stack.push(n),
+            Code::Slot(i) => stack.push(slot(i as usize)),
+            Code::Not => {
+                let x = stack.pop().unwrap_or(0.0);
+                stack.push(if x != 0.0 { 0.0 } else { 1.0 });
+            }
+            Code::Neg => {
+                let x = stack.pop().unwrap_or(0.0);
+                stack.push(-x);
+            }
+            Code::AndJump(end) | Code::OrJump(end) => {
+                let x = stack.last().copied().unwrap_or(0.0);
+                if (x == 0.0) == matches!(c, Code::AndJump(_)) {
+                    pc = end as usize;
+                } else {
+                    stack.pop();
+                }
+            }
+            Code::Bin(op) => {
+                let y = stack.pop().unwrap_or(0.0);
+                let x = stack.pop().unwrap_or(0.0);
+                stack.push(apply(op, x, y));
+            }
+        }
+    }
+    stack.pop().unwrap_or(0.0)
+}
+
+/// A binary operator other than `&&`/`||` (which do not evaluate their right side always).
+fn apply(op: Op, x: f64, y: f64) -> f64 {
+    let t = |c: bool| if c { 1.0 } else { 0.0 };
+    match op {
+        Op::Eq => t(x == y),
+        Op::Ne => t(x != y),
+        Op::Lt => t(x < y),
+        Op::Le => t(x <= y),
+        Op::Gt => t(x > y),
+        Op::Ge => t(x >= y),
+        Op::Add => x + y,
+        Op::Sub => x - y,
+        Op::Mul => x * y,
+        Op::Div => {
+            if y == 0.0 {
+                0.0
+            } else {
+                x / y
+            }
+        }
+        Op::And | Op::Or => unreachable!("`run` and `eval_with` short-circuit these first"),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Num(f64),
@@ -190,10 +266,6 @@ impl Expr {
     }
 
     /// Evaluates a `resolve`d expression: `slot` gives each slot's value, an unresolved name is 0.
-    pub fn eval_slots(&self, slot: &dyn Fn(usize) -> f64) -> f64 {
-        self.eval_with(&|_| 0.0, slot)
-    }
-
     /// Replaces each name `slot` knows with its slot; `eval_slots` counts the others as 0.
     pub fn resolve(&mut self, slot: &dyn Fn(&str) -> Option<usize>) {
         match self {
@@ -241,30 +313,39 @@ impl Expr {
                             b.eval_with(name, slot)
                         }
                     }
-                    _ => {
-                        let y = b.eval_with(name, slot);
-                        let t = |c: bool| if c { 1.0 } else { 0.0 };
-                        match op {
-                            Op::Eq => t(x == y),
-                            Op::Ne => t(x != y),
-                            Op::Lt => t(x < y),
-                            Op::Le => t(x <= y),
-                            Op::Gt => t(x > y),
-                            Op::Ge => t(x >= y),
-                            Op::Add => x + y,
-                            Op::Sub => x - y,
-                            Op::Mul => x * y,
-                            Op::Div => {
-                                if y == 0.0 {
-                                    0.0
-                                } else {
-                                    x / y
-                                }
-                            }
-                            Op::And | Op::Or => unreachable!("handled above"),
-                        }
-                    }
+                    _ => apply(*op, x, b.eval_with(name, slot)),
                 }
+            }
+        }
+    }
+
+    /// Appends the expression as stack code (see `run`); jumps count from the code's start, so
+    /// each expression is compiled into a fresh vector. An unresolved name is 0.
+    pub fn compile(&self, code: &mut Vec<Code>) {
+        match self {
+            Expr::Num(n) => code.push(Code::Num(*n)),
+            Expr::Name(_) => code.push(Code::Num(0.0)),
+            Expr::Slot(i, _) => code.push(Code::Slot(*i as u32)),
+            Expr::Not(e) => {
+                e.compile(code);
+                code.push(Code::Not);
+            }
+            Expr::Neg(e) => {
+                e.compile(code);
+                code.push(Code::Neg);
+            }
+            Expr::Bin(op @ (Op::And | Op::Or), a, b) => {
+                a.compile(code);
+                let jump = code.len();
+                code.push(Code::Num(0.0)); // replaced below, once the end is known
+                b.compile(code);
+                let end = code.len() as u32;
+                code[jump] = if *op == Op::And { Code::AndJump(end) } else { Code::OrJump(end) };
+            }
+            Expr::Bin(op, a, b) => {
+                a.compile(code);
+                b.compile(code);
+                code.push(Code::Bin(*op));
             }
         }
     }
@@ -315,9 +396,12 @@ mod tests {
             "B" => Some(1),
             _ => None,
         });
+        let mut code = Vec::new();
+        e.compile(&mut code);
+        let mut stack = Vec::new();
         let values = [1.0, 2.0];
-        assert_eq!(e.eval_slots(&|i| values[i]), 1.0);
-        assert_eq!(e.eval_slots(&|i| [1.0, 1.0][i]), 0.0);
+        assert_eq!(run(&code, |i| values[i], &mut stack), 1.0);
+        assert_eq!(run(&code, |i| [1.0, 1.0][i], &mut stack), 0.0);
         let mut names = Vec::new();
         e.names(&mut names);
         assert_eq!(names, vec!["A", "UNKNOWN", "B"]);

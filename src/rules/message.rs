@@ -80,6 +80,9 @@ pub struct MessageView {
     /// The `originating_ip_headers` setting; the engine fills it in before the first rule runs.
     pub originating_ip_headers: Vec<String>,
     relays: OnceLock<super::relays::Relays>,
+    /// Date minus the closest Received time (`check_for_shifted_date`): about ten rules ask for
+    /// it, and it parses every Received header, so each message computes it once.
+    pub(crate) date_diff: OnceLock<i64>,
     header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
     /// The rule set's TLD registry and redirector patterns, for the URI list and `:domain`;
     /// set by `RuleSet::score` (empty when a view is built alone, as in tests).
@@ -523,6 +526,7 @@ impl MessageView {
             html_parts: OnceLock::new(),
             originating_ip_headers: Vec::new(),
             relays: OnceLock::new(),
+            date_diff: OnceLock::new(),
             header_cache: std::sync::Mutex::new(HashMap::new()),
             uri_context: std::sync::Arc::default(),
         }

@@ -159,8 +159,8 @@ impl Matcher {
         match (&self.backtrack, self.fast()) {
             (None, Some(r)) => r.is_match(hay),
             (None, None) => false,
-            (Some(_), Some(gate)) if !gate.is_match(hay) => false,
-            (Some(b), _) => b.compiled().is_ok_and(|r| r.is_match(latin1().as_ref()).unwrap_or(false)),
+            (Some(b), Some(gate)) => b.compiled().is_ok_and(|r| gated_is_match(r, gate, hay, latin1)),
+            (Some(b), None) => b.compiled().is_ok_and(|r| r.is_match(latin1().as_ref()).unwrap_or(false)),
         }
     }
 
@@ -177,6 +177,45 @@ impl Matcher {
             }
         }
     }
+}
+
+/// Gate starts at which the backtracking VM runs anchored before it searches the rest itself.
+const GATED_STARTS: usize = 8;
+/// A gate match longer than this (a backreference's stand-in, `.*?`, reaching far) makes each
+/// further gate search cost about a scan of the haystack: the VM then searches on its own.
+const LONG_GATE_MATCH: usize = 256;
+
+/// A backtracking pattern's match, tried only where its gate can start a match. Any match of the
+/// pattern starting at `s` is a gate match starting at `s`, and the gate's leftmost match from
+/// `p` starts at the first such `s >= p`; so running the VM anchored at each gate start skips
+/// the positions where it cannot match. Left to itself, the VM tries every position of the
+/// haystack (whole messages for `full` rules), most of its run time.
+fn gated_is_match<'a>(r: &fancy_regex::Regex, gate: &regex::bytes::Regex, hay: &[u8], latin1: &dyn Fn() -> Cow<'a, str>) -> bool {
+    let Some(mut m) = gate.find(hay) else { return false };
+    let text = latin1();
+    let text = text.as_ref();
+    // a byte at or above 0x80 is two bytes of UTF-8 in the Latin-1 view: offsets there shift
+    let high = |b: &[u8]| b.iter().filter(|&&c| c >= 0x80).count();
+    let mut shift = high(&hay[..m.start()]);
+    for _ in 0..GATED_STARTS {
+        if m.len() > LONG_GATE_MATCH {
+            break;
+        }
+        match r.is_match_input(fancy_regex::RegexInput::new(text).from_pos(m.start() + shift).anchored(true)) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            // over the backtrack limit: no match, as for an unanchored run
+            Err(_) => return false,
+        }
+        if m.start() >= hay.len() {
+            return false;
+        }
+        let Some(next) = gate.find_at(hay, m.start() + 1) else { return false };
+        shift += high(&hay[m.start()..next.start()]);
+        m = next;
+    }
+    // every start before this gate match is ruled out
+    r.is_match_input(fancy_regex::RegexInput::new(text).from_pos(m.start() + shift)).unwrap_or(false)
 }
 
 fn build_fast(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
@@ -900,10 +939,23 @@ mod gate_tests {
             ("/(\\w)\\1/", "abc", false),
             ("/(?<![a-z])cat/", " cat", true),
             ("/(?<![a-z])cat/", "bobcat", false),
+            // the match starts at a later gate start, and one inside an earlier gate match
+            ("/a.c(?=d)/", "abcx abce abcd", true),
+            ("/ab(?=ab!)/", "abab!", true),
+            ("/ab(?=ab!)/", "abab?", false),
+            // Latin-1 offsets after 8-bit bytes, and a start past many failing ones
+            ("/^caf\\xc3\\xa9 (?=ok)/m", "caf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} ok", true),
+            ("/^caf\\xc3\\xa9 (?=ok)/m", "caf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} no\ncaf\u{e9} ko", false),
         ] {
             let m = compile(pat).unwrap();
             assert!(m.is_backtracking(), "{pat}");
             assert_eq!(m.is_match(hay.as_bytes(), &|| Cow::Owned(latin1(hay.as_bytes()))), expected, "{pat} on {hay}");
+        }
+        // a long gate match (the backreference's stand-in reaching far): the VM searches itself
+        let m = compile("/(x+)y.{300}\\1z/s").unwrap();
+        let filler = "-".repeat(300);
+        for (hay, expected) in [(format!("xxy{filler}xxz"), true), (format!("xy{filler}qz"), false)] {
+            assert_eq!(m.is_match(hay.as_bytes(), &|| Cow::Owned(latin1(hay.as_bytes()))), expected);
         }
     }
 }

@@ -178,11 +178,13 @@ pub struct RulePrefilter {
     body: Option<LiteralIndex>,
     raw_body: Option<LiteralIndex>,
     full: Option<LiteralIndex>,
+    uri: Option<LiteralIndex>,
     /// Header tests by request (`From:addr`), each request's value scanned once.
     headers: Vec<(String, LiteralIndex)>,
     /// Per rule: true when no index decides about it (it always runs).
     unindexed: Vec<bool>,
-    /// Per rule: true when it is in the body or raw body index (its candidate lines are known).
+    /// Per rule: true when it is in the body, raw body or URI index (its candidate lines, or
+    /// URIs, are known).
     by_line: Vec<bool>,
 }
 
@@ -192,6 +194,7 @@ impl RulePrefilter {
         let mut body = Vec::new();
         let mut raw_body = Vec::new();
         let mut full = Vec::new();
+        let mut uri = Vec::new();
         let mut headers: std::collections::BTreeMap<&str, Vec<RuleLiterals>> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
@@ -203,6 +206,7 @@ impl RulePrefilter {
                 Target::Body => body.push((i, lits.to_vec())),
                 Target::RawBody => raw_body.push((i, lits.to_vec())),
                 Target::Full => full.push((i, lits.to_vec())),
+                Target::Uri => uri.push((i, lits.to_vec())),
                 // a negated test hits when the pattern does not match, and an absent header is
                 // replaced by the [if-unset] text: both always run
                 Target::Header { request, negate: false, if_unset: None } => headers.entry(request.as_str()).or_default().push((i, lits.to_vec())),
@@ -213,6 +217,7 @@ impl RulePrefilter {
             body: LiteralIndex::build(body),
             raw_body: LiteralIndex::build(raw_body),
             full: LiteralIndex::build(full),
+            uri: LiteralIndex::build(uri),
             headers: headers.into_iter().filter_map(|(r, l)| Some((r.to_string(), LiteralIndex::build(l)?))).collect(),
             unindexed: vec![true; rules.len()],
             by_line: vec![false; rules.len()],
@@ -221,7 +226,7 @@ impl RulePrefilter {
         for i in indexed {
             out.unindexed[i] = false;
         }
-        let by_line: Vec<usize> = out.body.iter().chain(&out.raw_body).flat_map(LiteralIndex::rules).collect();
+        let by_line: Vec<usize> = out.body.iter().chain(&out.raw_body).chain(&out.uri).flat_map(LiteralIndex::rules).collect();
         for i in by_line {
             out.by_line[i] = true;
         }
@@ -229,10 +234,10 @@ impl RulePrefilter {
     }
 
     fn indexes(&self) -> impl Iterator<Item = &LiteralIndex> {
-        self.body.iter().chain(&self.raw_body).chain(&self.full).chain(self.headers.iter().map(|(_, l)| l))
+        self.body.iter().chain(&self.raw_body).chain(&self.full).chain(&self.uri).chain(self.headers.iter().map(|(_, l)| l))
     }
 
-    /// Which rules can match this message, and on which body lines.
+    /// Which rules can match this message, and on which body lines (or URIs).
     pub fn candidates(&self, view: &MessageView) -> Candidates<'_> {
         let mut possible = self.unindexed.clone();
         let mut lines = Vec::new();
@@ -241,6 +246,9 @@ impl RulePrefilter {
         }
         if let Some(idx) = &self.raw_body {
             idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+        }
+        if let Some(idx) = &self.uri {
+            idx.mark(view.uris().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
         }
         if let Some(idx) = &self.full {
             idx.mark([view.full.as_slice()], &mut possible, None);
@@ -261,7 +269,8 @@ impl RulePrefilter {
 pub struct Candidates<'p> {
     by_line: &'p [bool],
     possible: Vec<bool>,
-    /// (rule, line) for every body or raw body line holding one of the rule's literals, sorted.
+    /// (rule, line) for every body or raw body line (or URI) holding one of the rule's literals,
+    /// sorted.
     lines: Vec<(u32, u32)>,
 }
 
@@ -271,7 +280,7 @@ impl Candidates<'_> {
         self.possible[rule]
     }
 
-    /// For a rule indexed over body or raw body lines: the only lines it can match. None when
+    /// For a rule indexed over body or raw body lines (or URIs): the only ones it can match. None when
     /// every line must be tried.
     pub fn lines(&self, rule: usize) -> Option<impl Iterator<Item = usize> + '_> {
         if !self.by_line[rule] {
@@ -339,5 +348,15 @@ mod tests {
         let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
         let r = set.score(b"Subject: x\n\nfree offer\nfree offer free offer\n", &crate::rules::NetworkFacts::default());
         assert_eq!(r.hits.iter().find(|h| h.name == "COUNT").map(|h| h.count), Some(3));
+    }
+
+    #[test]
+    fn uri_rules_are_filtered_by_the_uris_holding_their_literals() {
+        let rules = "util_rb_tld com org\nuri PROMO /example\\.com\\/promo/i\nuri OTHER /nowhere\\.example/\nuri COUNTED /\\/promo/\ntflags COUNTED multiple\n";
+        let msg = "Subject: x\n\nsee http://www.EXAMPLE.com/promo and http://b.example.org/promo\n";
+        assert_eq!(hits(rules, msg), vec!["COUNTED", "PROMO"]);
+        let (set, _) = crate::rules::RuleSet::from_text("t.cf", rules);
+        let r = set.score(msg.as_bytes(), &crate::rules::NetworkFacts::default());
+        assert!(r.hits.iter().find(|h| h.name == "COUNTED").is_some_and(|h| h.count >= 2));
     }
 }

@@ -67,6 +67,13 @@ fn to_in_subject(view: &MessageView, test: &str) -> bool {
     // Perl's `$` also matches before the final newline of the joined values
     let subject = String::from_utf8_lossy(&view.get("Subject").unwrap_or_default()).into_owned();
     let subject = subject.strip_suffix('\n').unwrap_or(&subject);
+    // Every alternative below contains the address or user name: without it in the subject there
+    // is no match, and building the (Unicode, case-insensitive) regex per message was an eighth
+    // of all scoring time. On ASCII text Unicode case folding is ASCII's, so the check is exact.
+    let needle = if test == "address" { to.as_str() } else { to.split('@').next().unwrap_or_default() };
+    if subject.is_ascii() && needle.is_ascii() && !contains_ignore_ascii_case(subject.as_bytes(), needle.as_bytes()) {
+        return false;
+    }
     let pattern = if test == "address" {
         format!(r"(?i)\b{}\b", regex::escape(&to))
     } else {
@@ -74,6 +81,10 @@ fn to_in_subject(view: &MessageView, test: &str) -> bool {
         format!(r"(?i)^(?:(?:re|fw):\s*(?:\w+\s+)?{user}\z|(?-i:{user})\s*[,:;!?-](?:\z|\s)|{user}\z|,\s*{user}[,:;!?-]\z)")
     };
     regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(subject))
+}
+
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// `PerMsgStatus::all_from_addrs`: the first Resent-From's addresses, else those of From,

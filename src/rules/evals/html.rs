@@ -7,6 +7,7 @@
 use crate::rules::engine::RuleSet;
 use crate::rules::html::HtmlStats;
 use crate::rules::message::MessageView;
+use crate::rules::perl_regex::Matcher;
 
 /// The `html_eval`/`html_range` tests HTML.pm's results answer here.
 const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio", "bad_tag_ratio", "closed_extra_ratio"];
@@ -26,6 +27,15 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_image_only" | "html_image_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
+}
+
+/// `html_text_match`'s pattern, compiled on its first use and kept: compiling it per message
+/// (a backtracking pattern among them) cost more than all of HTMLEval's other tests.
+fn text_pattern(source: &str) -> Option<std::sync::Arc<Matcher>> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<Matcher>>>>;
+    static COMPILED: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let mut cache = COMPILED.get_or_init(Cache::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.entry(source.to_string()).or_insert_with(|| crate::rules::perl_regex::compile_parts(source, "").ok().map(std::sync::Arc::new)).clone()
 }
 
 pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
@@ -48,7 +58,10 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             parts.iter().any(|h| h.number(&args[0]).is_some_and(|v| v > min && max.is_none_or(|max| v <= max)))
         }
         "html_text_match" => {
-            let Ok(re) = crate::rules::perl_regex::compile_parts(&args[1], "") else { return Some(false) };
+            if parts.is_empty() {
+                return Some(false);
+            }
+            let Some(re) = text_pattern(&args[1]) else { return Some(false) };
             parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(crate::rules::perl_regex::latin1(t)))))
         }
         "html_title_subject_ratio" => {
