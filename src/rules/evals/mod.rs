@@ -6,11 +6,13 @@
 //! and `run` with `None` likewise; a new family adds one line to each chain below.
 
 mod addr_lists;
+mod body;
 mod dates;
 pub mod freemail_body;
 mod header;
 mod html;
 mod image;
+mod locales;
 mod mime;
 mod ratware;
 mod recipients;
@@ -29,19 +31,41 @@ pub fn is_supported(function: &str, args: &[String]) -> bool {
         .or_else(|| recipients::supports(function, args))
         .or_else(|| ratware::supports(function, args))
         .or_else(|| addr_lists::supports(function, args))
+        .or_else(|| body::supports(function, args))
+        .or_else(|| locales::supports(function, args))
         .unwrap_or(false)
 }
 
-pub fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> f64 {
+/// `kind` is the definition keyword: a `body` eval reads the rendered lines, a `rawbody` one
+/// the decoded lines (`text_array`).
+pub fn run(function: &str, args: &[String], kind: &str, view: &MessageView, set: &RuleSet) -> f64 {
     let hit = header::run(function, args, view, set)
-        .or_else(|| mime::run(function, args, view, set))
+        .or_else(|| mime::run(function, args, kind, view, set))
         .or_else(|| html::run(function, args, view, set))
-        .or_else(|| image::run(function, args, view, set))
+        .or_else(|| image::run(function, args, kind, view, set))
         .or_else(|| relays::run(function, args, view, set))
         .or_else(|| dates::run(function, args, view, set))
         .or_else(|| recipients::run(function, args, view, set))
         .or_else(|| ratware::run(function, args, view, set))
         .or_else(|| addr_lists::run(function, args, view, set))
+        .or_else(|| body::run(function, args, kind, view, set))
+        .or_else(|| locales::run(function, args, kind, view, set))
         .unwrap_or(false);
     if hit { 1.0 } else { 0.0 }
+}
+
+/// The text array SpamAssassin hands an eval of this kind of rule.
+fn text_array<'v>(kind: &str, view: &'v MessageView) -> &'v [Vec<u8>] {
+    if kind == "rawbody" { view.decoded_body() } else { view.rendered_body() }
+}
+
+/// Test helper: whether `function(args)` hits a made-up message as a `body` rule.
+#[cfg(test)]
+fn hit(function: &str, args: &[&str], msg: &str) -> bool {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    assert!(is_supported(function, &args), "{function}{args:?}");
+    let (set, _) = RuleSet::from_text("t.cf", "util_rb_tld com\n");
+    let mut view = MessageView::parse(msg.as_bytes());
+    view.uri_context = std::sync::Arc::clone(&set.uri_context);
+    run(function, &args, "body", &view, &set) == 1.0
 }
