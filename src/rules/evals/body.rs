@@ -18,13 +18,13 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], kind: &str, view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     let arg = |i: usize| args.get(i).and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
     Some(match function {
         "tvd_vertical_words" => {
             // "klugy", says the plugin: a maximum of 100 or more lets 100 itself through
             let max = if arg(1) >= 100.0 { 101.0 } else { arg(1) };
-            let v = vertical_words(super::text_array(kind, view));
+            let v = vertical_words(text.lines(view));
             v >= arg(0) && v < max
         }
         "check_blank_line_ratio" => {

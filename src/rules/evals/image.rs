@@ -16,7 +16,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], kind: &str, view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     let images: Vec<(&str, u64)> = view.parts.iter().filter_map(image).collect();
     let of_type = images.iter().filter(|(t, _)| args[0] == "all" || *t == args[0]);
     let value = match function {
@@ -25,7 +25,7 @@ pub(super) fn run(function: &str, args: &[String], kind: &str, view: &MessageVie
         "image_to_text_ratio" => {
             // octets of the rule's text (rendered or decoded) per pixel of image
             let pixels: f64 = of_type.map(|(_, area)| *area as f64).sum();
-            let text_len = super::text_array(kind, view).iter().map(Vec::len).sum::<usize>() as f64;
+            let text_len = text.lines(view).iter().map(Vec::len).sum::<usize>() as f64;
             if text_len == 0.0 || pixels <= 0.0 {
                 return Some(false);
             }
@@ -127,7 +127,7 @@ mod tests {
         );
         let view = MessageView::parse(msg.as_bytes());
         let (set, _) = RuleSet::from_text("t.cf", "");
-        let check = |f: &str, a: &[&str]| run(f, &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "body", &view, &set).unwrap();
+        let check = |f: &str, a: &[&str]| run(f, &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &crate::rules::evals::EvalText { kind: "body", rewritten_body: None }, &view, &set).unwrap();
         assert!(check("image_count", &["all", "2", "2"]));
         assert!(check("image_count", &["gif", "1", "1"]));
         assert!(!check("image_count", &["jpeg", "1"]));
@@ -139,6 +139,6 @@ mod tests {
         assert!(!check("image_to_text_ratio", &["all", "0.008", "1"]));
         assert!(!check("image_to_text_ratio", &["jpeg", "0.000", "1"]));
         // rawbody: the 2 decoded octets "hi" (the boundary takes the newline), 0.00036 per pixel
-        assert!(run("image_to_text_ratio", &["all", "0.0003", "0.0004"].map(String::from), "rawbody", &view, &set).unwrap());
+        assert!(run("image_to_text_ratio", &["all", "0.0003", "0.0004"].map(String::from), &crate::rules::evals::EvalText { kind: "rawbody", rewritten_body: None }, &view, &set).unwrap());
     }
 }

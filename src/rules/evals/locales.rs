@@ -16,7 +16,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-pub(super) fn run(function: &str, _args: &[String], kind: &str, view: &MessageView, set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, _args: &[String], text: &super::EvalText, view: &MessageView, set: &RuleSet) -> Option<bool> {
     let locales = &set.ok_locales;
     if !matches!(function, "check_for_faraway_charset" | "check_for_faraway_charset_in_headers" | "html_charset_faraway") {
         return None;
@@ -29,7 +29,7 @@ pub(super) fn run(function: &str, _args: &[String], kind: &str, view: &MessageVi
             let ct = view.get("Content-Type").map(|v| String::from_utf8_lossy(&v).into_owned());
             let Some(charset) = ct.as_deref().and_then(super::mime::charset_from_ct_line) else { return Some(false) };
             // koi8-r and the like include ASCII: only text mostly in 8-bit counts
-            !is_charset_ok(&charset, locales) && more_high_bits_set(super::text_array(kind, view))
+            !is_charset_ok(&charset, locales) && more_high_bits_set(text.lines(view))
         }
         "check_for_faraway_charset_in_headers" => ["From:raw", "Subject:raw"].iter().any(|h| {
             view.get(h).is_some_and(|v| {
@@ -102,7 +102,7 @@ mod tests {
     fn hit(function: &str, locales: &str, msg: &str) -> bool {
         let (set, _) = RuleSet::from_text("t.cf", &format!("ok_locales {locales}\n"));
         assert_eq!(supports(function, &[]), Some(true));
-        run(function, &[], "body", &MessageView::parse(msg.as_bytes()), &set).unwrap()
+        run(function, &[], &crate::rules::evals::EvalText { kind: "body", rewritten_body: None }, &MessageView::parse(msg.as_bytes()), &set).unwrap()
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], kind: &str, view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     Some(match function {
         "check_for_mime" => match args[0].as_str() {
             "mime_attachment" => view.parts.iter().any(is_attachment),
@@ -49,7 +49,7 @@ pub(super) fn run(function: &str, args: &[String], kind: &str, view: &MessageVie
         }
         "check_ma_non_text" => ma_non_text(view),
         "check_for_uppercase" => {
-            let u = uppercase_percent(super::text_array(kind, view), view);
+            let u = uppercase_percent(text.lines(view), view);
             u > args[0].parse::<f64>().unwrap_or(f64::MAX) && u <= args[1].parse::<f64>().unwrap_or(0.0)
         }
         "check_base64_length" => {
@@ -288,7 +288,7 @@ mod tests {
         let args = vec![test.to_string()];
         assert_eq!(supports("check_for_mime", &args), Some(true));
         let (set, _) = RuleSet::from_text("t.cf", "");
-        run("check_for_mime", &args, "rawbody", &MessageView::parse(msg.as_bytes()), &set).unwrap()
+        run("check_for_mime", &args, &crate::rules::evals::EvalText { kind: "rawbody", rewritten_body: None }, &MessageView::parse(msg.as_bytes()), &set).unwrap()
     }
 
     #[test]
@@ -312,7 +312,7 @@ mod tests {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         assert_eq!(supports(function, &args), Some(true));
         let (set, _) = RuleSet::from_text("t.cf", "");
-        run(function, &args, "body", &MessageView::parse(msg.as_bytes()), &set).unwrap()
+        run(function, &args, &crate::rules::evals::EvalText { kind: "body", rewritten_body: None }, &MessageView::parse(msg.as_bytes()), &set).unwrap()
     }
 
     #[test]

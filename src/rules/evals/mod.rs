@@ -36,27 +36,41 @@ pub fn is_supported(function: &str, args: &[String]) -> bool {
         .unwrap_or(false)
 }
 
-/// `kind` is the definition keyword: a `body` eval reads the rendered lines, a `rawbody` one
-/// the decoded lines (`text_array`).
-pub fn run(function: &str, args: &[String], kind: &str, view: &MessageView, set: &RuleSet) -> f64 {
+pub fn run(function: &str, args: &[String], text: &EvalText, view: &MessageView, set: &RuleSet) -> f64 {
     let hit = header::run(function, args, view, set)
-        .or_else(|| mime::run(function, args, kind, view, set))
+        .or_else(|| mime::run(function, args, text, view, set))
         .or_else(|| html::run(function, args, view, set))
-        .or_else(|| image::run(function, args, kind, view, set))
+        .or_else(|| image::run(function, args, text, view, set))
         .or_else(|| relays::run(function, args, view, set))
         .or_else(|| dates::run(function, args, view, set))
         .or_else(|| recipients::run(function, args, view, set))
         .or_else(|| ratware::run(function, args, view, set))
         .or_else(|| addr_lists::run(function, args, view, set))
-        .or_else(|| body::run(function, args, kind, view, set))
-        .or_else(|| locales::run(function, args, kind, view, set))
+        .or_else(|| body::run(function, args, text, view, set))
+        .or_else(|| locales::run(function, args, text, view, set))
         .unwrap_or(false);
     if hit { 1.0 } else { 0.0 }
 }
 
-/// The text array SpamAssassin hands an eval of this kind of rule.
-fn text_array<'v>(kind: &str, view: &'v MessageView) -> &'v [Vec<u8>] {
-    if kind == "rawbody" { view.decoded_body() } else { view.rendered_body() }
+/// What decides the text array SpamAssassin hands an eval: the rule's keyword (a `body` eval
+/// reads the rendered lines, a `rawbody` one the decoded lines) and, for `body`, whether
+/// FreeMail's reply-to check rewrote those lines before the rule's priority.
+pub struct EvalText<'a> {
+    pub kind: &'a str,
+    pub rewritten_body: Option<&'a [Vec<u8>]>,
+}
+
+impl<'a> EvalText<'a> {
+    fn lines<'v>(&self, view: &'v MessageView) -> &'v [Vec<u8>]
+    where
+        'a: 'v,
+    {
+        match (self.kind, self.rewritten_body) {
+            ("rawbody", _) => view.decoded_body(),
+            (_, Some(lines)) => lines,
+            _ => view.rendered_body(),
+        }
+    }
 }
 
 /// Test helper: whether `function(args)` hits a made-up message as a `body` rule.
@@ -67,5 +81,5 @@ fn hit(function: &str, args: &[&str], msg: &str) -> bool {
     let (set, _) = RuleSet::from_text("t.cf", "util_rb_tld com\n");
     let mut view = MessageView::parse(msg.as_bytes());
     view.uri_context = std::sync::Arc::clone(&set.uri_context);
-    run(function, &args, "body", &view, &set) == 1.0
+    run(function, &args, &EvalText { kind: "body", rewritten_body: None }, &view, &set) == 1.0
 }
