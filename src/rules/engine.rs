@@ -127,6 +127,8 @@ pub struct RuleSet {
     /// pattern anchored at the end of an address, compiled once at load.
     pub freemail_wildcards: Option<regex::Regex>,
     pub freemail_welcomelist: HashSet<String>,
+    /// `ok_locales`, `all` when unset.
+    pub ok_locales: Vec<String>,
     /// Rules calling FreeMail's `check_freemail_replyto`, whose body read rewrites the body
     /// lines later body rules see (`evals::freemail_body`).
     freemail_replyto_checks: Vec<(usize, ReplyToCheck)>,
@@ -298,6 +300,7 @@ impl RuleSet {
             freemail_domains: raw.freemail_domains.iter().cloned().collect(),
             freemail_wildcards: freemail_wildcards(&raw.freemail_domains),
             freemail_welcomelist: raw.freemail_welcomelist.iter().cloned().collect(),
+            ok_locales: raw.ok_locales.clone().unwrap_or_else(|| vec!["all".to_string()]),
             freemail_replyto_checks,
             address_stripper: std::sync::OnceLock::new(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
@@ -306,6 +309,11 @@ impl RuleSet {
             prefilter,
         };
         (set, diags)
+    }
+
+    /// FreeMail's body address patterns, compiled for the TLD list on first use.
+    pub(crate) fn address_stripper(&self) -> &AddressStripper {
+        self.address_stripper.get_or_init(|| AddressStripper::new(&self.uri_context.registry.tlds))
     }
 
     /// Scores one message. Pure and bounded: the message is cut at `max_message_size`.
@@ -332,6 +340,13 @@ impl RuleSet {
             .map(|(i, _)| self.rules[*i].priority)
             .min();
         let rewritten_body: std::cell::OnceCell<(Vec<Vec<u8>>, Vec<String>)> = std::cell::OnceCell::new();
+        let rewritten = || {
+            rewritten_body.get_or_init(|| {
+                let lines = self.address_stripper().scan(&view, self).lines;
+                let latin = lines.iter().map(|l| perl_regex::latin1(l)).collect();
+                (lines, latin)
+            })
+        };
         for (i, rule) in self.rules.iter().enumerate() {
             // Reading the clock costs ~20 ns: every 32 rules keeps it out of the profile.
             if i % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
@@ -346,17 +361,14 @@ impl RuleSet {
             counts[i] = match &rule.body {
                 RuleBody::Pattern { .. } if !candidates.possible(i) => 0.0,
                 RuleBody::Pattern { target, matcher } => {
-                    let body = (matches!(target, Target::Body) && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| {
-                        rewritten_body.get_or_init(|| {
-                            let lines = self.address_stripper.get_or_init(|| AddressStripper::new(&self.uri_context.registry.tlds)).strip(view.rendered_body());
-                            let latin = lines.iter().map(|l| perl_regex::latin1(l)).collect();
-                            (lines, latin)
-                        })
-                    });
+                    let body = (matches!(target, Target::Body) && rewritten_from.is_some_and(|p| rule.priority >= p)).then(rewritten);
                     run_pattern(rule, target, matcher, &view, body, candidates.lines(i))
                 }
                 RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
-                RuleBody::Eval { function, args } => super::evals::run(function, args, &view, self),
+                RuleBody::Eval { function, args } => {
+                    let rewritten_body = (rule.kind == "body" && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| rewritten().0.as_slice());
+                    super::evals::run(function, args, &super::evals::EvalText { kind: rule.kind, rewritten_body }, &view, self)
+                }
                 RuleBody::Meta { .. } => 0.0,
                 RuleBody::Unsupported { .. } => f64::from(facts.hits.iter().any(|h| h == &rule.name)),
             };

@@ -18,6 +18,11 @@ pub struct HtmlStats {
     pub anchor: Vec<Vec<u8>>,
     /// `comment`: each comment as written, `<!--` and `-->` included.
     pub comment: Vec<Vec<u8>>,
+    /// The `href` of each `<a>` (whitespace trimmed, empty when none), in step with `anchor`:
+    /// HTML.pm files each anchor text under its link.
+    pub anchor_hrefs: Vec<Vec<u8>>,
+    /// `charsets`: the charset of each `<meta http-equiv="Content-Type">`.
+    pub charsets: Vec<String>,
     /// Start and end tags seen, and how many of them were known elements.
     pub tags: usize,
     pub elements: usize,
@@ -435,8 +440,23 @@ pub fn render(html: &[u8]) -> HtmlRender {
                     stats.tag(&full_name, closing);
                     if !closing {
                         match full_name.as_ref() {
-                            "a" => stats.anchor.push(Vec::new()),
+                            "a" => {
+                                stats.anchor.push(Vec::new());
+                                let href = parse_attrs(tag).into_iter().find(|(n, _)| n == "href").map(|(_, v)| canon_uri(&v));
+                                stats.anchor_hrefs.push(href.unwrap_or_default());
+                            }
                             "title" => stats.title.push(Vec::new()),
+                            "meta" => {
+                                static CHARSET: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+                                let charset = CHARSET.get_or_init(|| regex::bytes::Regex::new(r#"(?i-u)\bcharset\s*=\s*["']?([^"']+)"#).expect("static regex"));
+                                let attrs = parse_attrs(tag);
+                                let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+                                if let (Some(equiv), Some(content)) = (get("http-equiv"), get("content")) {
+                                    if find_ignore_case(equiv, b"content-type").is_some() {
+                                        stats.charsets.extend(charset.captures(content).map(|c| String::from_utf8_lossy(&c[1]).into_owned()));
+                                    }
+                                }
+                            }
                             "object" | "embed" => stats.embeds = true,
                             "form" => {
                                 let action = parse_attrs(tag).into_iter().find(|(n, _)| n == "action").map(|(_, v)| v);

@@ -790,7 +790,7 @@ fn split_short_lines(text: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-fn split_short_paragraphs(text: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn split_short_paragraphs(text: &[u8]) -> Vec<Vec<u8>> {
     let m = MAX_BODY_LINE_LENGTH;
     if text.len() <= m {
         return vec![text.to_vec()];

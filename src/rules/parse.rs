@@ -169,6 +169,9 @@ pub struct RawConfig {
     pub replace_rules: HashSet<String>,
     pub freemail_domains: Vec<String>,
     pub freemail_welcomelist: Vec<String>,
+    /// `ok_locales`: the last line's locales; None when no line set them (SpamAssassin's
+    /// default is `all`).
+    pub ok_locales: Option<Vec<String>>,
     /// `util_rb_tld`, `util_rb_2tld`, `util_rb_3tld`: the TLD registry for URIs and `:domain`.
     pub registry: super::registry::Registry,
     /// `redirector_pattern` lines as written (delimited Perl patterns), in order.
@@ -214,7 +217,7 @@ fn addr_glob(addr: &str) -> regex::Regex {
 const IGNORED_KEYWORDS: &[&str] = &[
     "loadplugin", "tryplugin", "report", "clear_report_template", "report_contact", "report_safe", "unsafe_report",
     "clear_unsafe_report_template", "add_header", "remove_header", "clear_headers", "use_bayes", "bayes_auto_learn",
-    "lock_method", "ok_locales", "ok_languages", "trusted_networks",
+    "lock_method", "ok_languages", "trusted_networks",
     "internal_networks", "msa_networks", "clear_trusted_networks", "clear_internal_networks", "dns_available",
     "skip_rbl_checks", "whitelist_from", "welcomelist_from", "blacklist_from", "blocklist_from", "def_whitelist_from_rcvd",
     "def_welcomelist_from_rcvd", "whitelist_from_rcvd", "welcomelist_from_rcvd", "def_whitelist_auth", "def_welcomelist_auth",
@@ -415,6 +418,7 @@ impl RawConfig {
                     bad(&mut self.diagnostics, at, Severity::Warning, format!("{key} other than the default is not supported"));
                 }
             }
+            "ok_locales" => self.ok_locales = Some(value.split_whitespace().map(str::to_string).collect()),
             "freemail_domains" => self.freemail_domains.extend(value.split_whitespace().map(|d| d.to_ascii_lowercase())),
             "freemail_whitelist" | "freemail_welcomelist" => {
                 self.freemail_welcomelist.extend(value.split_whitespace().map(|d| d.to_ascii_lowercase()))

@@ -72,6 +72,21 @@ pub fn extract(view: &MessageView, html: &[HtmlRender], ctx: &UriContext) -> Vec
     out
 }
 
+/// The URIs `_process_text_uri_list` finds in the rendered text (type `parsed`), as written
+/// there: a link in the HTML with one of these targets is also a text link.
+pub fn text_uri_keys(view: &MessageView, ctx: &UriContext) -> HashSet<Vec<u8>> {
+    let mut seen_raw: HashSet<Vec<u8>> = HashSet::new();
+    let mut keys = HashSet::new();
+    for line in view.rendered_body() {
+        for uri in text_uris(line, ctx, &mut seen_raw) {
+            if canonicalize(&uri, ctx).iter().any(|c| ctx.registry.uri_to_domain(&String::from_utf8_lossy(c)).is_some()) {
+                keys.insert(uri);
+            }
+        }
+    }
+    keys
+}
+
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }

@@ -1,5 +1,5 @@
 //! HeaderEval and FreeMail: header counts, illegal characters, all-caps subjects, missing To,
-//! free-mail senders (header and envelope).
+//! free-mail senders (header and envelope) and reply addresses (`freemail_body.rs`).
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
@@ -12,6 +12,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         // the optional regex argument is not used by Debian's rules
         "check_freemail_from" => args.is_empty(),
         "subject_is_all_caps" | "check_for_missing_to_header" => true,
+        "check_freemail_replyto" => replyto_check(args).is_some(),
         _ => return None,
     })
 }
@@ -41,8 +42,20 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
         }
         "check_illegal_chars" => illegal_chars(view, &args[0], args[1].parse().unwrap_or(1.0), args[2].parse().unwrap_or(1.0)),
         "subject_is_all_caps" => subject_is_all_caps(view),
+        "check_freemail_replyto" => replyto_check(args).is_some_and(|c| c.hits(view, set)),
         _ => return None,
     })
+}
+
+/// The argument of `check_freemail_replyto`: `replyto` (the default) or `reply`.
+fn replyto_check(args: &[String]) -> Option<super::freemail_body::ReplyToCheck> {
+    use super::freemail_body::ReplyToCheck;
+    match args {
+        [] => Some(ReplyToCheck::ReplyTo),
+        [a] if a == "replyto" => Some(ReplyToCheck::ReplyTo),
+        [a] if a == "reply" => Some(ReplyToCheck::Reply),
+        _ => None,
+    }
 }
 
 /// FreeMail `check_freemail_header`: a free-mail address in `header`, matching `regex` if given.

@@ -7,7 +7,8 @@
 use crate::rules::engine::RuleSet;
 use crate::rules::html::HtmlStats;
 use crate::rules::message::MessageView;
-use crate::rules::perl_regex::Matcher;
+use crate::rules::perl_regex::{Matcher, latin1};
+use crate::rules::relays::{caps, is, re};
 
 /// The `html_eval`/`html_range` tests HTML.pm's results answer here.
 const NUMERIC_TESTS: &[&str] = &["length", "obfuscation_ratio", "non_element_ratio", "bad_tag_ratio", "closed_extra_ratio"];
@@ -23,7 +24,8 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
         "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
         "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
-        "check_iframe_src" => args.is_empty(),
+        "check_iframe_src" | "check_https_ip_mismatch" => args.is_empty(),
+        "check_https_http_mismatch" => args.len() <= 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         "html_image_only" | "html_image_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
@@ -62,7 +64,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
                 return Some(false);
             }
             let Some(re) = text_pattern(&args[1]) else { return Some(false) };
-            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(crate::rules::perl_regex::latin1(t)))))
+            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(latin1(t)))))
         }
         "html_title_subject_ratio" => {
             let subject = view.get("Subject").unwrap_or_default();
@@ -73,6 +75,21 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             parts.iter().any(|h| h.title.iter().map(|t| t.len() as f64 / subject.len() as f64).fold(0.0, f64::max) > ratio)
         }
         "check_iframe_src" => parts.iter().any(|h| h.iframe_src),
+        "check_https_http_mismatch" => {
+            let min = args.first().and_then(|a| a.parse::<f64>().ok()).filter(|m| *m != 0.0).unwrap_or(1.0);
+            let max = args.get(1).and_then(|a| a.parse::<f64>().ok());
+            let registry = &view.uri_context.registry;
+            parts.iter().any(|h| {
+                let (hit, anchors) = https_http_mismatch(&anchor_texts(h), registry);
+                hit && anchors as f64 >= min && max.is_none_or(|max| (anchors as f64) < max)
+            })
+        }
+        "check_https_ip_mismatch" => parts.iter().any(|h| {
+            anchor_texts(h).iter().any(|(href, texts)| {
+                is(re!(r"(?i)^https?:/*(?:[^@/]+@)?\d+\.\d+\.\d+\.\d+"), href)
+                    && texts.iter().any(|t| !is(re!(r"(?i)^https:/*(?:[^@/]+@)?\d+\.\d+\.\d+\.\d+"), t) && is(re!(r"(?i)https:"), t))
+            })
+        }),
         "html_image_ratio" => {
             // non-space characters of the rendered text per pixel of declared image area
             let (min, max): (f64, f64) = (args[0].parse().unwrap_or(0.0), args[1].parse().unwrap_or(0.0));
@@ -91,6 +108,44 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
         }
         _ => return None,
     })
+}
+
+/// Each link's anchor texts, links in order of first appearance (Latin-1, for the patterns).
+fn anchor_texts(h: &HtmlStats) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (href, text) in h.anchor_hrefs.iter().zip(&h.anchor) {
+        let (href, text) = (latin1(href), latin1(text));
+        match out.iter_mut().find(|(h, _)| *h == href) {
+            Some((_, texts)) => texts.push(text),
+            None => out.push((href, vec![text])),
+        }
+    }
+    out
+}
+
+/// HTTPSMismatch: whether an http(s) link to a valid domain shows an `https://` address of
+/// another registered domain (or an IP), and how many such links there are.
+fn https_http_mismatch(links: &[(String, Vec<String>)], registry: &crate::rules::registry::Registry) -> (bool, usize) {
+    let (mut hit, mut anchors) = (false, 0);
+    for (href, texts) in links {
+        let Some(c) = caps(re!(r"(?i)^https?://([^/:?#]+)"), href) else { continue };
+        // links to IPs have their own rule
+        if crate::rules::registry::is_ipv4(&c[1]) {
+            continue;
+        }
+        let domain = registry.trim_domain(&c[1]);
+        if !registry.uri_to_domain(&domain).is_some_and(|(d, _)| registry.is_domain_valid(&d)) {
+            continue;
+        }
+        anchors += 1;
+        hit |= texts.iter().any(|t| {
+            let Some(c) = caps(re!(r"(?i)https://([^\s/:?#]+)"), t) else { return false };
+            let shown = if crate::rules::registry::is_ipv4(&c[1]) { c[1].clone() } else { registry.trim_domain(&c[1]) };
+            let valid = crate::rules::registry::is_ipv4(&c[1]) || registry.is_domain_valid(&shown);
+            valid && !shown.is_empty() && shown != domain
+        });
+    }
+    (hit, anchors)
 }
 
 fn texts<'h>(h: &'h HtmlStats, test: &str) -> &'h [Vec<u8>] {
@@ -121,14 +176,7 @@ fn compare(v: f64, op: &str, rhs: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn hit(function: &str, args: &[&str], msg: &str) -> bool {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        assert_eq!(supports(function, &args), Some(true), "{function}{args:?}");
-        let (set, _) = RuleSet::from_text("t.cf", "");
-        run(function, &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
-    }
+    use super::super::hit;
 
     const HTML: &str = "Subject: hi\nContent-Type: text/html\n\n<html><head><title>A rather long title</title></head><body><!-- note --><a href=\"http://x.example/\">click <img src=\"a.gif\"></a><center>x</body></html>\n";
 
@@ -155,6 +203,12 @@ mod tests {
         assert!(!hit("check_iframe_src", &[], HTML));
         assert!(hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\"http://x.example/\"></iframe>\n"));
         assert!(!hit("check_iframe_src", &[], "Subject: x\nContent-Type: text/html\n\n<iframe src=\" \"></iframe>\n"));
+        let links = |a: &str| format!("Subject: x\nContent-Type: text/html\n\n{a}\n");
+        assert!(hit("check_https_http_mismatch", &["1", "10"], &links("<a href=\"http://evil.com/x\">https://www.bank.com/login</a>")));
+        assert!(!hit("check_https_http_mismatch", &["1", "10"], &links("<a href=\"http://www.bank.com/x\">https://secure.bank.com/login</a>")));
+        assert!(!hit("check_https_http_mismatch", &["1", "10"], &links("<a href=\"http://1.2.3.4/x\">https://www.bank.com/login</a>")));
+        assert!(hit("check_https_ip_mismatch", &[], &links("<a href=\"http://1.2.3.4/x\">https://www.bank.com/login</a>")));
+        assert!(!hit("check_https_ip_mismatch", &[], &links("<a href=\"http://1.2.3.4/x\">https://1.2.3.4/login</a>")));
         // 8 tags, one end tag closing nothing, one not an element (embed)
         assert!(hit("html_range", &["closed_extra_ratio", "0.09", "inf"], odd));
         assert!(hit("html_range", &["bad_tag_ratio", "0.1", "0.2"], odd));

@@ -11,16 +11,28 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "image_count" | "pixel_coverage" => {
             (args.len() == 2 || args.len() == 3) && TYPES.contains(&args[0].as_str()) && args[1..].iter().all(|a| a.parse::<f64>().is_ok())
         }
+        "image_to_text_ratio" => args.len() == 3 && TYPES.contains(&args[0].as_str()) && args[1..].iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     let images: Vec<(&str, u64)> = view.parts.iter().filter_map(image).collect();
     let of_type = images.iter().filter(|(t, _)| args[0] == "all" || *t == args[0]);
     let value = match function {
         "image_count" => of_type.count() as f64,
         "pixel_coverage" => of_type.map(|(_, area)| *area as f64).sum(),
+        "image_to_text_ratio" => {
+            // octets of the rule's text (rendered or decoded) per pixel of image
+            let pixels: f64 = of_type.map(|(_, area)| *area as f64).sum();
+            let text_len = text.lines(view).iter().map(Vec::len).sum::<usize>() as f64;
+            if text_len == 0.0 || pixels <= 0.0 {
+                return Some(false);
+            }
+            let ratio = text_len / pixels;
+            let (min, max): (f64, f64) = (args[1].parse().unwrap_or(0.0), args[2].parse().unwrap_or(0.0));
+            return Some(ratio >= min && ratio < max);
+        }
         _ => return None,
     };
     let min: f64 = args[1].parse().unwrap_or(0.0);
@@ -115,12 +127,18 @@ mod tests {
         );
         let view = MessageView::parse(msg.as_bytes());
         let (set, _) = RuleSet::from_text("t.cf", "");
-        let check = |f: &str, a: &[&str]| run(f, &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &view, &set).unwrap();
+        let check = |f: &str, a: &[&str]| run(f, &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &crate::rules::evals::EvalText { kind: "body", rewritten_body: None }, &view, &set).unwrap();
         assert!(check("image_count", &["all", "2", "2"]));
         assert!(check("image_count", &["gif", "1", "1"]));
         assert!(!check("image_count", &["jpeg", "1"]));
         // 100 x 50 + 256 x 2
         assert!(check("pixel_coverage", &["all", "5512", "5512"]));
         assert!(check("pixel_coverage", &["png", "512"]));
+        // a few octets of text over 5512 pixels
+        assert!(check("image_to_text_ratio", &["all", "0.000", "0.008"]));
+        assert!(!check("image_to_text_ratio", &["all", "0.008", "1"]));
+        assert!(!check("image_to_text_ratio", &["jpeg", "0.000", "1"]));
+        // rawbody: the 2 decoded octets "hi" (the boundary takes the newline), 0.00036 per pixel
+        assert!(run("image_to_text_ratio", &["all", "0.0003", "0.0004"].map(String::from), &crate::rules::evals::EvalText { kind: "rawbody", rewritten_body: None }, &view, &set).unwrap());
     }
 }

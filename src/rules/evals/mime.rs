@@ -15,12 +15,12 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "check_base64_length" => (args.len() == 1 || args.len() == 2) && args.iter().all(|a| a.parse::<f64>().is_ok()),
         // the plugin ignores a ratio not written like 0.05
         "check_abundant_unicode_ratio" => args.len() == 1,
-        "check_mime_multipart_ratio" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
+        "check_mime_multipart_ratio" | "check_for_uppercase" => args.len() == 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
         _ => return None,
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     Some(match function {
         "check_for_mime" => match args[0].as_str() {
             "mime_attachment" => view.parts.iter().any(is_attachment),
@@ -48,6 +48,10 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             r >= args[0].parse::<f64>().unwrap_or(0.0) && r < args[1].parse::<f64>().unwrap_or(0.0)
         }
         "check_ma_non_text" => ma_non_text(view),
+        "check_for_uppercase" => {
+            let u = uppercase_percent(text.lines(view), view);
+            u > args[0].parse::<f64>().unwrap_or(f64::MAX) && u <= args[1].parse::<f64>().unwrap_or(0.0)
+        }
         "check_base64_length" => {
             // the longest raw line (newline included) of any base64 leaf but calendar invites
             let longest = view
@@ -76,6 +80,52 @@ fn mime_html(view: &MessageView) -> (bool, bool) {
     (html, html && !plain)
 }
 
+
+/// `check_for_uppercase`: the percentage of capitals among letters and digits on body lines
+/// with two words; 0 below 200 octets of such lines, or when a declared charset is one whose
+/// text often reads as capitals.
+fn uppercase_percent(lines: &[Vec<u8>], view: &MessageView) -> f64 {
+    static BASE64: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    static SHIFT_JIS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    static WORDS: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    if charset_likely_to_fp_as_caps(view) {
+        return 0.0;
+    }
+    let base64 = BASE64.get_or_init(|| regex::bytes::Regex::new(r"^(?:[A-Za-z0-9+/=]{60,76} ){2}").expect("static regex"));
+    let shift_jis = SHIFT_JIS.get_or_init(|| regex::bytes::Regex::new(r"(?s-u)\x1b\$B.*\x1b\(B").expect("static regex"));
+    let words = WORDS.get_or_init(|| regex::bytes::Regex::new(r"(?-u)\S\s+\S").expect("static regex"));
+    let (mut len, mut lower, mut upper) = (0usize, 0usize, 0usize);
+    for line in lines.iter().filter(|l| words.is_match(l) && !base64.is_match(l)) {
+        let line = shift_jis.replace_all(line, &b""[..]);
+        len += line.len();
+        // digits count as lower case, or "date|mail" would look shouted
+        lower += line.iter().filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit()).count();
+        upper += line.iter().filter(|b| b.is_ascii_uppercase()).count();
+    }
+    if len < 200 || upper + lower == 0 {
+        return 0.0;
+    }
+    upper as f64 / (upper + lower) as f64 * 100.0
+}
+
+/// `body_charset_is_likely_to_fp`: the message's Content-Type charset or any MIME node's is
+/// a CJK, Cyrillic or Thai one.
+fn charset_likely_to_fp_as_caps(view: &MessageView) -> bool {
+    static RISKY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let risky = RISKY.get_or_init(|| regex::Regex::new(r"(?i)^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|windows-1251|georgianps|pt154|tis)[-_a-z0-9]*$").expect("static regex"));
+    let mut charsets: Vec<String> = Vec::new();
+    charsets.extend(view.get("Content-Type").and_then(|ct| charset_from_ct_line(&String::from_utf8_lossy(&ct))));
+    charsets.extend(node_fields(view).into_iter().map(|n| n.charset).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic())).flat_map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>()));
+    charsets.iter().any(|c| risky.is_match(c))
+}
+
+/// `get_charset_from_ct_line`: the charset parameter, quoted or not; the plugin tries the
+/// three forms in turn, each anywhere in the value.
+pub(super) fn charset_from_ct_line(ct: &str) -> Option<String> {
+    static FORMS: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
+    let forms = FORMS.get_or_init(|| [r#"(?i)charset="([^"]+)""#, r"(?i)charset='([^']+)'", r"(?i)charset=(\S+)"].map(|p| regex::Regex::new(p).expect("static regex")));
+    forms.iter().find_map(|re| re.captures(ct).map(|c| c[1].to_string()))
+}
 
 /// What `_check_attachments` reads from each MIME node's headers (lowercased, last instance).
 struct NodeFields {
@@ -238,7 +288,7 @@ mod tests {
         let args = vec![test.to_string()];
         assert_eq!(supports("check_for_mime", &args), Some(true));
         let (set, _) = RuleSet::from_text("t.cf", "");
-        run("check_for_mime", &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+        run("check_for_mime", &args, &crate::rules::evals::EvalText { kind: "rawbody", rewritten_body: None }, &MessageView::parse(msg.as_bytes()), &set).unwrap()
     }
 
     #[test]
@@ -262,7 +312,20 @@ mod tests {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         assert_eq!(supports(function, &args), Some(true));
         let (set, _) = RuleSet::from_text("t.cf", "");
-        run(function, &args, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+        run(function, &args, &crate::rules::evals::EvalText { kind: "body", rewritten_body: None }, &MessageView::parse(msg.as_bytes()), &set).unwrap()
+    }
+
+    #[test]
+    fn shouting_is_measured_on_lines_with_two_words() {
+        let shout = |charset: &str, line: &str| format!("Subject: x\nContent-Type: text/plain; charset={charset}\n\n{}", format!("{line}\n").repeat(8));
+        // 6 capitals to 5 lower-case letters or digits per line: 54.5%
+        let mixed = shout("us-ascii", "BUY ABC now, x1 ...........................");
+        assert!(eval("check_for_uppercase", &["50", "75"], &mixed));
+        assert!(!eval("check_for_uppercase", &["75", "100"], &mixed));
+        // charsets whose text reads as capitals are not measured
+        assert!(!eval("check_for_uppercase", &["50", "75"], &shout("koi8-r", "BUY AB now, x1 ...........................")));
+        // under 200 octets of such lines nothing is measured
+        assert!(!eval("check_for_uppercase", &["50", "100"], "Subject: x\n\nBUY NOW\n"));
     }
 
     #[test]
