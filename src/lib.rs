@@ -84,6 +84,9 @@
 //!   sizes, backtracking step limit); a rule the engine cannot run exactly like SpamAssassin is
 //!   `RuleBody::Unsupported` with a reason and never hits, and metas over it are not
 //!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
+//!   Patterns are checked at load (syntax, backreferences, size estimate) and compiled on first
+//!   use; `RuleSet::compile_now` compiles the rest and reports what does not compile (lint calls
+//!   it; a pattern that does not compile never matches).
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
 //!   (the hourly check for `serve`), `updates::after` (after an update: the flattened Rspamd
