@@ -114,7 +114,7 @@ async fn milter_protocol(socket: PathBuf, connections: usize, total: usize) -> F
         let share = total / connections + usize::from(c < total % connections);
         tasks.push(tokio::spawn(async move {
             let mut conn = TestConnection::configure().open_unix(&socket).await.unwrap();
-            assert_eq!(conn.connect("client.example", ([198, 51, 100, 7], 40000)).await.unwrap(), Status::Continue);
+            assert_eq!(conn.connect("client.example", ([198, 51, 100, 7], 40000)).await.unwrap(), Status::Noreply);
             conn.helo("client.example").await.unwrap();
             let mut latencies = Vec::with_capacity(share);
             for i in 0..share {

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context as TaskContext, Poll};
 
-use indymilter::{Actions, Callbacks, Context, ContextActions, EomContext, MacroStage, NegotiateContext, SetErrorReply, SocketInfo, Status};
+use indymilter::{Actions, Callbacks, Context, ContextActions, EomContext, MacroStage, NegotiateContext, ProtoOpts, SetErrorReply, SocketInfo, Status};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tracing::{error, info, warn};
 
@@ -232,24 +232,47 @@ fn macro_value<T: Send>(cx: &Context<T>, name: &str) -> Option<String> {
     cx.macros.get(&name).map(|v| v.to_string_lossy().into_owned())
 }
 
+/// The stages whose answer is always "continue", declared no-reply when the MTA offers that
+/// (Postfix does): the MTA then does not wait for a round trip after every header and body chunk,
+/// most of its side of a milter conversation. RCPT (which may defer) and end of message answer.
+const QUIET_STAGES: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
+    .union(ProtoOpts::NOREPLY_HELO)
+    .union(ProtoOpts::NOREPLY_MAIL)
+    .union(ProtoOpts::NOREPLY_DATA)
+    .union(ProtoOpts::NOREPLY_HEADER)
+    .union(ProtoOpts::NOREPLY_EOH)
+    .union(ProtoOpts::NOREPLY_BODY)
+    .union(ProtoOpts::NOREPLY_UNKNOWN);
+
+/// The answer of a stage in `QUIET_STAGES`.
+fn go_on(session: Option<&Session>) -> Status {
+    if session.is_some_and(|s| s.quiet) { Status::Noreply } else { Status::Continue }
+}
+
 fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
-    let (s1, s2, s3, s4, s5, s6, s7) = (state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state);
+    let (s0, s1, s2, s3, s4, s5, s6, s7) = (state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state);
     Callbacks::new()
-        .on_negotiate(|cx, _actions, _opts| Box::pin(negotiate(cx)))
+        .on_negotiate(move |cx, _actions, opts| {
+            let state = s0.clone();
+            Box::pin(async move { negotiate(cx, opts, &state) })
+        })
         .on_connect(move |cx, _host, info| {
             let state = s1.clone();
             Box::pin(async move {
-                cx.data = Some(Session::new(state.settings.clone(), state.directory(), client_ip(&info)));
-                Status::Continue
+                let quiet = cx.data.as_ref().is_some_and(|s| s.quiet);
+                let mut session = Session::new(state.settings.clone(), state.directory(), client_ip(&info));
+                session.quiet = quiet;
+                cx.data = Some(session);
+                go_on(cx.data.as_ref())
             })
         })
-        .on_helo(|_, _| Box::pin(async { Status::Continue }))
+        .on_helo(|cx, _| Box::pin(async move { go_on(cx.data.as_ref()) }))
         .on_mail(move |cx, _args| {
             let state = s2.clone();
             Box::pin(async move {
                 let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
                 session.mail(state.directory());
-                Status::Continue
+                go_on(Some(session))
             })
         })
         .on_rcpt(move |cx, args| {
@@ -270,22 +293,22 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
                 }
             })
         })
-        .on_data(|_| Box::pin(async { Status::Continue }))
+        .on_data(|cx| Box::pin(async move { go_on(cx.data.as_ref()) }))
         .on_header(move |cx, name, value| {
             let state = s4.clone();
             Box::pin(async move {
                 let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
                 session.header(&name.to_string_lossy(), &value.to_string_lossy());
-                Status::Continue
+                go_on(Some(session))
             })
         })
-        .on_eoh(|_| Box::pin(async { Status::Continue }))
+        .on_eoh(|cx| Box::pin(async move { go_on(cx.data.as_ref()) }))
         .on_body(move |cx, chunk| {
             let state = s5.clone();
             Box::pin(async move {
                 let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
                 session.body(&chunk);
-                Status::Continue
+                go_on(Some(session))
             })
         })
         .on_eom(move |cx| {
@@ -302,16 +325,24 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
             })
         })
         .on_close(|_| Box::pin(async { Status::Continue }))
-        .on_unknown(|_, _| Box::pin(async { Status::Continue }))
+        .on_unknown(|cx, _| Box::pin(async move { go_on(cx.data.as_ref()) }))
 }
 
-async fn negotiate(cx: &mut NegotiateContext<Session>) -> Status {
+fn negotiate(cx: &mut NegotiateContext<Session>, offered: ProtoOpts, state: &MilterState) -> Status {
     // Assign, not |=: the field starts as everything the MTA offers.
     cx.requested_actions = Actions::ADD_HEADER | Actions::CHANGE_HEADER;
     if let Ok(i) = CString::new("i") {
         cx.requested_macros.insert(MacroStage::Rcpt, i.clone());
         cx.requested_macros.insert(MacroStage::Eom, i);
     }
+    let quiet = offered.contains(QUIET_STAGES);
+    if quiet {
+        cx.requested_opts |= QUIET_STAGES;
+    }
+    // the connection's session starts here, so the stages know whether to answer
+    let mut session = Session::new(state.settings.clone(), state.directory(), None);
+    session.quiet = quiet;
+    cx.data = Some(session);
     Status::Continue
 }
 

@@ -52,6 +52,9 @@ pub struct Session {
     body_started: bool,
     size: usize,
     oversized: bool,
+    /// The MTA agreed not to wait for answers to the stages that always continue (see
+    /// `server::QUIET_STAGES`): those must then answer `Noreply`.
+    pub quiet: bool,
 }
 
 impl Session {
@@ -66,6 +69,7 @@ impl Session {
             headers: Vec::new(),
             message: Vec::new(),
             body_started: false,
+            quiet: false,
             size: 0,
             oversized: false,
         }

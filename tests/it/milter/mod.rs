@@ -129,8 +129,8 @@ impl RunningMilter {
 
     pub async fn connect(&self, client: [u8; 4]) -> TestConnection {
         let mut conn = TestConnection::configure().open_unix(&self.socket).await.unwrap();
-        assert_eq!(conn.connect("client.example", (Ipv4Addr::from(client), 40000)).await.unwrap(), Status::Continue);
-        assert_eq!(conn.helo("client.example").await.unwrap(), Status::Continue);
+        assert_eq!(conn.connect("client.example", (Ipv4Addr::from(client), 40000)).await.unwrap(), Status::Noreply);
+        assert_eq!(conn.helo("client.example").await.unwrap(), Status::Noreply);
         conn
     }
 }
@@ -145,18 +145,18 @@ impl Drop for RunningMilter {
 
 /// Sends one message: MAIL, each RCPT (all must be accepted), headers, body; returns EOM.
 async fn send(conn: &mut TestConnection, rcpts: &[&str], headers: &[(&str, &str)], body: &str) -> (Vec<EomAction>, Status) {
-    assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Noreply);
     for r in rcpts {
         conn.macros(MacroStage::Rcpt, [("i", "4QUEUEID")]).await.unwrap();
         assert_eq!(conn.rcpt([format!("<{r}>")]).await.unwrap(), Status::Continue, "rcpt {r}");
     }
-    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     for (n, v) in headers {
-        assert_eq!(conn.header(*n, *v).await.unwrap(), Status::Continue);
+        assert_eq!(conn.header(*n, *v).await.unwrap(), Status::Noreply);
     }
-    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
     if !body.is_empty() {
-        assert_eq!(conn.body(body.to_string()).await.unwrap(), Status::Continue);
+        assert_eq!(conn.body(body.to_string()).await.unwrap(), Status::Noreply);
     }
     let (actions, status) = conn.eom().await.unwrap();
     (actions.actions, status)
@@ -184,6 +184,29 @@ fn subject_change(actions: &[EomAction]) -> Option<String> {
 }
 
 const BASIC: &[(&str, &str)] = &[("From", "sender@outside.example"), ("To", "strict@example.org"), ("Subject", "hello")];
+
+/// An MTA that does not offer no-reply stages (older Sendmail) gets an answer to every stage and
+/// the same result; Postfix, which offers them, is not made to wait after each header and body
+/// chunk (the tests above: those stages answer Noreply).
+#[tokio::test]
+async fn mta_without_no_reply_stages_gets_every_answer() {
+    use indymilter_test::ProtoOpts;
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
+    let mut conn = TestConnection::configure().available_opts(ProtoOpts::SKIP | ProtoOpts::LEADING_SPACE).open_unix(&m.socket).await.unwrap();
+    assert_eq!(conn.connect("client.example", (Ipv4Addr::new(192, 0, 2, 1), 40000)).await.unwrap(), Status::Continue);
+    assert_eq!(conn.helo("client.example").await.unwrap(), Status::Continue);
+    assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    for (n, v) in BASIC {
+        assert_eq!(conn.header(*n, *v).await.unwrap(), Status::Continue);
+    }
+    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
+    assert_eq!(conn.body("SCORE=12\r\n").await.unwrap(), Status::Continue);
+    let (actions, status) = conn.eom().await.unwrap();
+    assert_eq!(status, Status::Continue);
+    assert_eq!(header(&added(&actions.actions), "X-Spam-Flag"), Some("YES"));
+}
 
 #[tokio::test]
 async fn ham_gets_score_headers_but_no_flag() {
@@ -272,7 +295,7 @@ async fn one_policy_per_transaction_defers_other_policies_with_452() {
     let raw = MilterConfig { defer_mixed_policies: true, ..Default::default() };
     let m = RunningMilter::start(raw, KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
-    assert_eq!(conn.mail(["<a@outside.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.mail(["<a@outside.example>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.rcpt(["<strict@example.org>"]).await.unwrap(), Status::Continue);
     // Same effective policy (domain's), different mailbox: accepted.
     assert_eq!(conn.rcpt(["<strict2@example.org>"]).await.unwrap(), Status::Continue);
@@ -281,10 +304,10 @@ async fn one_policy_per_transaction_defers_other_policies_with_452() {
         other => panic!("expected 452, got {other:?}"),
     }
     // The deferred recipient does not count: 6 kills both accepted ones.
-    assert_eq!(conn.data().await.unwrap(), Status::Continue);
-    assert_eq!(conn.header("Subject", "x").await.unwrap(), Status::Continue);
-    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
-    assert_eq!(conn.body("SCORE=6\r\n").await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.header("Subject", "x").await.unwrap(), Status::Noreply);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.body("SCORE=6\r\n").await.unwrap(), Status::Noreply);
     let (_, status) = conn.eom().await.unwrap();
     assert!(matches!(status, Status::Reject { .. }), "{status:?}");
 }
@@ -401,7 +424,7 @@ async fn tcp_listener_serves_the_same_conversation() {
         let _ = rx.await;
     }));
     let mut conn = TestConnection::open(addr).await.unwrap();
-    assert_eq!(conn.connect("c", (Ipv4Addr::new(192, 0, 2, 1), 1)).await.unwrap(), Status::Continue);
+    assert_eq!(conn.connect("c", (Ipv4Addr::new(192, 0, 2, 1), 1)).await.unwrap(), Status::Noreply);
     let (actions, status) = send(&mut conn, &["lax@example.org"], BASIC, "SCORE=12\r\n").await;
     assert_eq!(status, Status::Continue);
     assert_eq!(header(&added(&actions), "X-Spam-Flag"), Some("YES"));
@@ -486,19 +509,19 @@ async fn hostile_input_gets_answers_not_crashes() {
     let m = RunningMilter::start(MilterConfig { max_message_bytes: 64 * 1024, ..Default::default() }, KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     // Recipients without brackets, empty, or not addresses: resolved to the server default.
-    assert_eq!(conn.mail(["<>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.mail(["<>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.rcpt(["strict@example.org"]).await.unwrap(), Status::Continue);
     assert_eq!(conn.rcpt(["<>"]).await.unwrap(), Status::Continue);
     assert_eq!(conn.rcpt(["<@@@>"]).await.unwrap(), Status::Continue);
-    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     // Non-UTF-8 bytes, a huge Subject, thousands of forged headers.
-    assert_eq!(conn.header(std::ffi::CString::new(&b"X-Spam-\xff"[..]).unwrap(), std::ffi::CString::new(&b"\xfe\xfd"[..]).unwrap()).await.unwrap(), Status::Continue);
-    assert_eq!(conn.header("Subject", "s".repeat(50_000)).await.unwrap(), Status::Continue);
+    assert_eq!(conn.header(std::ffi::CString::new(&b"X-Spam-\xff"[..]).unwrap(), std::ffi::CString::new(&b"\xfe\xfd"[..]).unwrap()).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.header("Subject", "s".repeat(50_000)).await.unwrap(), Status::Noreply);
     for _ in 0..3000 {
-        assert_eq!(conn.header("X-Spam-Flag", "NO").await.unwrap(), Status::Continue);
+        assert_eq!(conn.header("X-Spam-Flag", "NO").await.unwrap(), Status::Noreply);
     }
-    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
-    assert_eq!(conn.body(&b"\x00\x01SCORE=4\xff\r\n"[..]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.body(&b"\x00\x01SCORE=4\xff\r\n"[..]).await.unwrap(), Status::Noreply);
     let (actions, status) = conn.eom().await.unwrap();
     assert_eq!(status, Status::Continue);
     // Over the size cap: unscored, but every forged header is still deleted.
@@ -506,10 +529,10 @@ async fn hostile_input_gets_answers_not_crashes() {
     assert_eq!(deleted, 3001);
     assert!(added(&actions.actions).iter().any(|(n, _)| n == "X-Mailward-Scan"));
     // A message with no header at all and an empty body.
-    assert_eq!(conn.mail(["<a@b.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.mail(["<a@b.example>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
-    assert_eq!(conn.data().await.unwrap(), Status::Continue);
-    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
     let (_, status) = conn.eom().await.unwrap();
     assert_eq!(status, Status::Continue);
 }

@@ -70,16 +70,16 @@ async fn an_update_writes_the_rspamd_ruleset_and_runs_hooks_and_reload_commands(
 /// The test's milter conversation: one message to `rcpt`; returns the X-Spam-Status added.
 async fn spam_status(milter: std::net::SocketAddr, subject: &str, body: &str) -> Option<String> {
     let mut conn = TestConnection::open(milter).await.ok()?;
-    assert_eq!(conn.connect("client.example", (Ipv4Addr::new(192, 0, 2, 9), 40000)).await.unwrap(), Status::Continue);
-    assert_eq!(conn.helo("client.example").await.unwrap(), Status::Continue);
-    assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.connect("client.example", (Ipv4Addr::new(192, 0, 2, 9), 40000)).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.helo("client.example").await.unwrap(), Status::Noreply);
+    assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.rcpt(["<someone@example.net>"]).await.unwrap(), Status::Continue);
-    assert_eq!(conn.data().await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     for (n, v) in [("From", "sender@outside.example"), ("To", "someone@example.net"), ("Subject", subject), ("Message-ID", "<1@outside.example>")] {
-        assert_eq!(conn.header(n, v).await.unwrap(), Status::Continue);
+        assert_eq!(conn.header(n, v).await.unwrap(), Status::Noreply);
     }
-    assert_eq!(conn.eoh().await.unwrap(), Status::Continue);
-    assert_eq!(conn.body(body.to_string()).await.unwrap(), Status::Continue);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.body(body.to_string()).await.unwrap(), Status::Noreply);
     let (actions, _) = conn.eom().await.unwrap();
     actions.actions.iter().find_map(|a| match a {
         EomAction::AddHeader { name, value } | EomAction::InsertHeader { name, value, .. } if name.to_string_lossy() == "X-Spam-Status" => Some(value.to_string_lossy().into_owned()),
