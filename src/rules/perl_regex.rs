@@ -270,18 +270,8 @@ pub fn compile(text: &str) -> Result<Matcher, RegexError> {
 
 pub fn compile_parts(source: &str, flags: &str) -> Result<Matcher, RegexError> {
     let fast = translate(source, flags, false)?;
-    // the prefilter reads the pattern without case-insensitivity (see `prefilter`); for a pattern
-    // with no `i` flag anywhere that is the same text
-    let inline_flags = source.as_bytes().windows(3).any(|w| w[0] == b'(' && w[1] == b'?' && b"imsx-".contains(&w[2]));
-    let cased = if inline_flags {
-        translate_case_sensitive(source, flags)?.pattern
-    } else {
-        // then the only flag group is the one `translate` puts first, written `(?ims)` in that order
-        match fast.pattern.strip_prefix("(?i") {
-            Some(rest) => rest.strip_prefix(')').map(str::to_string).unwrap_or_else(|| format!("(?{rest}")),
-            None => fast.pattern.clone(),
-        }
-    };
+    // what the prefilter reads (see `prefilter`)
+    let cased = case_sensitive_pattern(source, flags, &fast)?;
     if !fast.needs_backtracking {
         // the syntax `regex` parses with (`regex::bytes`, Unicode off)
         let parse = |p: &str| regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(p);
@@ -482,6 +472,20 @@ pub fn translate(source: &str, flags: &str, backtrack: bool) -> Result<Translate
 /// left out: what the literal prefilter analyses (see `prefilter::required_literals`).
 pub fn translate_case_sensitive(source: &str, flags: &str) -> Result<Translated, RegexError> {
     translate_with(source, flags, false, false)
+}
+
+/// `translate_case_sensitive`, given the fast translation already made: for a pattern without
+/// inline flags the only flag group is the one `translate_with` writes first, `(?ims)` in that
+/// order, so dropping its `i` is the whole difference and the pattern is not translated again.
+fn case_sensitive_pattern(source: &str, flags: &str, fast: &Translated) -> Result<String, RegexError> {
+    let inline_flags = source.as_bytes().windows(3).any(|w| w[0] == b'(' && w[1] == b'?' && b"imsx-".contains(&w[2]));
+    if inline_flags {
+        return Ok(translate_case_sensitive(source, flags)?.pattern);
+    }
+    Ok(match fast.pattern.strip_prefix("(?i") {
+        Some(rest) => rest.strip_prefix(')').map(str::to_string).unwrap_or_else(|| format!("(?{rest}")),
+        None => fast.pattern.clone(),
+    })
 }
 
 fn translate_with(source: &str, flags: &str, backtrack: bool, ignore_case: bool) -> Result<Translated, RegexError> {
@@ -893,6 +897,14 @@ mod tests {
         assert!(!too_big.is_match(b"aab", &|| Cow::Borrowed("aab")), "a pattern that does not compile never matches");
         let fine = compile("/(a)\\1(?!c)/").unwrap();
         assert_eq!(fine.compile_now(), Ok(()));
+    }
+
+    #[test]
+    fn case_sensitive_shortcut_equals_the_full_translation() {
+        for (source, flags) in [("viagra", "i"), ("viagra", "im"), ("vi(?:a)gra", "is"), ("via$", "ims"), ("(?i)viagra", ""), ("(?i:via)gra", "m"), ("plain", "")] {
+            let fast = translate(source, flags, false).unwrap();
+            assert_eq!(case_sensitive_pattern(source, flags, &fast).unwrap(), translate_case_sensitive(source, flags).unwrap().pattern, "/{source}/{flags}");
+        }
     }
 
     #[test]
