@@ -283,7 +283,7 @@ impl Config {
             data_dir,
         };
         for (i, relay) in config.milter.trusted_relays.iter().enumerate() {
-            if let Err(e) = crate::milter::settings::Network::parse(relay) {
+            if let Err(e) = crate::milter::settings::TrustedRelay::parse(relay) {
                 r.problem(&format!("milter.trusted_relays[{i}]"), e);
             }
         }

@@ -69,7 +69,7 @@ fn sample_config_in_contrib_is_valid_and_complete() {
 fn updates_and_milter_keys_are_checked_by_key() {
     let text = r#"
 [milter]
-trusted_relays = ["10.0.0.0/8", "mail.example.net"]
+trusted_relays = ["10.0.0.0/8", "mail example.net"]
 socket_mode = "0999"
 [updates]
 channels = ["updates.spamassassin.org", "../etc"]

@@ -256,21 +256,19 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
             let state = s0.clone();
             Box::pin(async move { negotiate(cx, opts, &state) })
         })
-        .on_connect(move |cx, _host, info| {
+        .on_connect(move |cx, host, info| {
             let state = s1.clone();
             Box::pin(async move {
-                let quiet = cx.data.as_ref().is_some_and(|s| s.quiet);
-                let mut session = Session::new(state.settings.clone(), state.directory(), client_ip(&info));
-                session.quiet = quiet;
-                cx.data = Some(session);
-                go_on(cx.data.as_ref())
+                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                session.connect(client_ip(&info), host.to_str().ok());
+                go_on(Some(session))
             })
         })
         .on_helo(|cx, _| Box::pin(async move { go_on(cx.data.as_ref()) }))
         .on_mail(move |cx, _args| {
             let state = s2.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
+                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
                 session.mail(state.directory());
                 go_on(Some(session))
             })
@@ -280,7 +278,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
             Box::pin(async move {
                 let address = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
                 let queue_id = macro_value(cx, "i");
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
+                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
                 if queue_id.is_some() {
                     session.queue_id = queue_id;
                 }
@@ -297,8 +295,8 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_header(move |cx, name, value| {
             let state = s4.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
-                session.header(&name.to_string_lossy(), &value.to_string_lossy());
+                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                session.header(name.to_bytes(), value.to_bytes());
                 go_on(Some(session))
             })
         })
@@ -306,7 +304,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_body(move |cx, chunk| {
             let state = s5.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory(), None));
+                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
                 session.body(&chunk);
                 go_on(Some(session))
             })
@@ -340,7 +338,7 @@ fn negotiate(cx: &mut NegotiateContext<Session>, offered: ProtoOpts, state: &Mil
         cx.requested_opts |= QUIET_STAGES;
     }
     // the connection's session starts here, so the stages know whether to answer
-    let mut session = Session::new(state.settings.clone(), state.directory(), None);
+    let mut session = Session::new(state.settings.clone(), state.directory());
     session.quiet = quiet;
     cx.data = Some(session);
     Status::Continue

@@ -58,12 +58,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(settings: Arc<MilterSettings>, directory: Arc<PolicyDirectory>, client: Option<IpAddr>) -> Session {
-        let trusted_client = client.is_some_and(|ip| settings.trusted_relays.iter().any(|n| n.contains(ip)));
+    /// A connection's session, from negotiation on; `connect` says who the client is.
+    pub fn new(settings: Arc<MilterSettings>, directory: Arc<PolicyDirectory>) -> Session {
         Session {
             settings,
             directory,
-            trusted_client,
+            trusted_client: false,
             queue_id: None,
             recipients: Vec::new(),
             headers: Vec::new(),
@@ -75,9 +75,21 @@ impl Session {
         }
     }
 
+    /// CONNECT: the client's address and the name the MTA verified for it (Postfix: the
+    /// forward-confirmed reverse name, or `unknown`), which decide whether it is a trusted relay.
+    pub fn connect(&mut self, client: Option<IpAddr>, verified_name: Option<&str>) {
+        self.trusted_client = self.settings.trusts(client, verified_name);
+        // a milter connection the MTA reuses for another client starts clean
+        self.reset_message();
+    }
+
     /// MAIL FROM: a new message on this connection.
     pub fn mail(&mut self, directory: Arc<PolicyDirectory>) {
         self.directory = directory;
+        self.reset_message();
+    }
+
+    fn reset_message(&mut self) {
         self.queue_id = None;
         self.recipients.clear();
         self.headers.clear();
@@ -100,22 +112,30 @@ impl Session {
         RcptAnswer::Continue
     }
 
-    pub fn header(&mut self, name: &str, value: &str) {
-        let line = format!("{name}: {value}\r\n");
-        // Folded values arrive with bare LF; the engine gets CRLF throughout.
-        let line = line.replace("\r\n", "\n").replace('\n', "\r\n");
-        self.append(line.as_bytes());
-        let lname = name.to_ascii_lowercase();
-        if lname.starts_with("x-spam") || lname == "subject" {
-            let mut value = value.to_string();
-            if value.len() > MAX_KEPT_VALUE {
-                let mut end = MAX_KEPT_VALUE;
-                while !value.is_char_boundary(end) {
-                    end -= 1;
-                }
-                value.truncate(end);
+    /// One header as the MTA sends it: raw bytes (a header in Latin-1 or broken UTF-8 reaches
+    /// the rule engine as it was sent, as SpamAssassin reads it), folded with bare LF.
+    pub fn header(&mut self, name: &[u8], value: &[u8]) {
+        let mut line = Vec::with_capacity(name.len() + value.len() + 8);
+        line.extend_from_slice(name);
+        line.extend_from_slice(b": ");
+        // the engine gets CRLF throughout: a bare LF (folding) becomes CRLF, CRLF stays
+        let mut bytes = value.iter().peekable();
+        while let Some(&b) = bytes.next() {
+            match b {
+                b'\r' if bytes.peek() == Some(&&b'\n') => {}
+                b'\n' => line.extend_from_slice(b"\r\n"),
+                b => line.push(b),
             }
-            self.headers.push((name.to_string(), value));
+        }
+        line.extend_from_slice(b"\r\n");
+        self.append(&line);
+        let is_kept = |n: &[u8]| n.len() >= 6 && n[..6].eq_ignore_ascii_case(b"x-spam") || n.eq_ignore_ascii_case(b"subject");
+        if is_kept(name) {
+            let mut value = value;
+            if value.len() > MAX_KEPT_VALUE {
+                value = &value[..MAX_KEPT_VALUE];
+            }
+            self.headers.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
         }
     }
 

@@ -1,6 +1,7 @@
 //! The milter's settings: the `[milter]` section and `listen.milter` of
 //! [`crate::config::Config`] (already checked key by key when the file was read), with the
-//! trusted relays parsed into networks and sizes and times in the units the milter uses.
+//! trusted relays parsed into networks and host names, and sizes and times in the units the
+//! milter uses.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -48,6 +49,67 @@ impl Network {
     }
 }
 
+/// A trusted upstream relay, as the admin wrote it in `milter.trusted_relays`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustedRelay {
+    Network(Network),
+    /// A host name, matched against the client name the MTA verified, never resolved here:
+    /// Postfix passes at CONNECT the forward-confirmed reverse name of the client (`unknown`
+    /// when the reverse and forward lookups disagree), so a sender cannot claim the name with
+    /// its own PTR record, and the milter does no DNS of its own on the mail path.
+    Host(String),
+    /// `.example.net`: any host under that domain (Postfix's notation), verified the same way.
+    Domain(String),
+}
+
+impl TrustedRelay {
+    pub fn parse(s: &str) -> Result<TrustedRelay, String> {
+        let s = s.trim();
+        // an address, a network, or something that looks like one but is wrong: say what
+        if s.contains('/') || s.contains(':') || s.parse::<IpAddr>().is_ok() || s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Network::parse(s).map(TrustedRelay::Network);
+        }
+        let (domain, name) = match s.strip_prefix('.') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let name = host_name(name).map_err(|why| format!("not an IP address, network or host name: {s:?} {why}"))?;
+        Ok(if domain { TrustedRelay::Domain(name) } else { TrustedRelay::Host(name) })
+    }
+
+    /// Whether a client with this address and MTA-verified name is this relay.
+    pub fn matches(&self, ip: Option<IpAddr>, verified_name: Option<&str>) -> bool {
+        match self {
+            TrustedRelay::Network(n) => ip.is_some_and(|ip| n.contains(ip)),
+            TrustedRelay::Host(host) => verified_name.is_some_and(|name| name.trim_end_matches('.').eq_ignore_ascii_case(host)),
+            TrustedRelay::Domain(domain) => verified_name.is_some_and(|name| {
+                let name = name.trim_end_matches('.');
+                name.len() > domain.len() + 1
+                    && name[name.len() - domain.len()..].eq_ignore_ascii_case(domain)
+                    && name.as_bytes()[name.len() - domain.len() - 1] == b'.'
+            }),
+        }
+    }
+}
+
+/// A host name as DNS gives it (ASCII, punycode for IDN), lowercased: one label is enough
+/// (`localhost`, an internal filter host), unlike the mail domains of `model::names`.
+fn host_name(name: &str) -> Result<String, &'static str> {
+    let name = name.trim_end_matches('.');
+    if name.is_empty() || name.len() > 253 {
+        return Err("is empty or longer than 253 characters");
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("has an empty label or one longer than 63 characters");
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') || label.starts_with('-') || label.ends_with('-') {
+            return Err("has characters a host name cannot have");
+        }
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
 #[derive(Debug, Clone)]
 pub struct MilterSettings {
     pub listen: MilterSocket,
@@ -57,7 +119,7 @@ pub struct MilterSettings {
     pub scoring_timeout: Duration,
     pub failure_action: FailureAction,
     /// Upstream relays whose `X-Spam-*` headers are kept.
-    pub trusted_relays: Vec<Network>,
+    pub trusted_relays: Vec<TrustedRelay>,
     /// Use a trusted relay's score instead of scoring again.
     pub use_trusted_scores: bool,
     /// Defer (452 4.5.3) recipients whose policy differs from the first recipient's.
@@ -78,7 +140,7 @@ impl MilterSettings {
         let mut errors = Vec::new();
         let mut trusted_relays = Vec::new();
         for (i, r) in m.trusted_relays.iter().enumerate() {
-            match Network::parse(r) {
+            match TrustedRelay::parse(r) {
                 Ok(n) => trusted_relays.push(n),
                 Err(e) => errors.push(format!("milter.trusted_relays[{i}]: {e}")),
             }
@@ -108,8 +170,46 @@ impl MilterSettings {
     }
 }
 
+impl MilterSettings {
+    /// Whether the connecting client is one of the trusted relays.
+    pub fn trusts(&self, ip: Option<IpAddr>, verified_name: Option<&str>) -> bool {
+        self.trusted_relays.iter().any(|r| r.matches(ip, verified_name))
+    }
+}
+
 impl Default for MilterSettings {
     fn default() -> Self {
         MilterSettings::from_config(&crate::config::Config::defaults()).expect("default milter settings are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_relays_are_networks_or_verified_host_names() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let net = TrustedRelay::parse("10.0.0.0/8").unwrap();
+        assert!(net.matches(ip("10.1.2.3"), None));
+        assert!(!net.matches(ip("11.1.2.3"), Some("mx.example.net")));
+        let host = TrustedRelay::parse("MX.Example.NET.").unwrap();
+        assert_eq!(host, TrustedRelay::Host("mx.example.net".into()));
+        assert!(host.matches(ip("192.0.2.1"), Some("mx.example.net")));
+        assert!(host.matches(None, Some("MX.EXAMPLE.NET.")));
+        assert!(!host.matches(ip("192.0.2.1"), Some("unknown")));
+        assert!(!host.matches(ip("192.0.2.1"), Some("evil-mx.example.net")));
+        let domain = TrustedRelay::parse(".example.net").unwrap();
+        assert!(domain.matches(None, Some("mx1.example.net")));
+        assert!(!domain.matches(None, Some("example.net")));
+        assert!(!domain.matches(None, Some("badexample.net")));
+        assert!(!domain.matches(None, None));
+        // what is refused names what was wrong
+        assert!(TrustedRelay::parse("10.0.0.0/40").unwrap_err().contains("bad prefix"));
+        assert!(TrustedRelay::parse("10.0.0.300").unwrap_err().contains("not an IP address"));
+        assert!(TrustedRelay::parse("host name").unwrap_err().contains("not an IP address, network or host name"));
+        assert!(TrustedRelay::parse("").is_err());
+        assert!(TrustedRelay::parse("a..b").unwrap_err().contains("empty label"));
+        assert_eq!(TrustedRelay::parse("localhost").unwrap(), TrustedRelay::Host("localhost".into()));
     }
 }

@@ -128,8 +128,13 @@ impl RunningMilter {
     }
 
     pub async fn connect(&self, client: [u8; 4]) -> TestConnection {
+        self.connect_named(client, "client.example").await
+    }
+
+    /// CONNECT with the client name the MTA verified (Postfix: `unknown` when it could not).
+    pub async fn connect_named(&self, client: [u8; 4], name: &str) -> TestConnection {
         let mut conn = TestConnection::configure().open_unix(&self.socket).await.unwrap();
-        assert_eq!(conn.connect("client.example", (Ipv4Addr::from(client), 40000)).await.unwrap(), Status::Noreply);
+        assert_eq!(conn.connect(name, (Ipv4Addr::from(client), 40000)).await.unwrap(), Status::Noreply);
         assert_eq!(conn.helo("client.example").await.unwrap(), Status::Noreply);
         conn
     }
@@ -364,6 +369,57 @@ async fn trusted_relay_headers_are_kept_and_its_score_used() {
 }
 
 #[tokio::test]
+async fn trusted_relay_named_by_host_name_is_matched_on_the_verified_client_name() {
+    let raw = MilterConfig { trusted_relays: vec!["filter.example.net".into(), ".relays.example".into()], ..Default::default() };
+    let scorer = KeywordScorer::new();
+    let m = RunningMilter::start(raw, scorer.clone()).await;
+    let headers = [("X-Spam-Score", "12"), ("X-Spam-Flag", "YES"), ("Subject", "hi")];
+    for (name, trusted) in [("filter.example.net", true), ("FILTER.example.net.", true), ("mx2.relays.example", true), ("unknown", false), ("relays.example", false), ("evil-filter.example.net", false)] {
+        // the address is no trusted network: only the name can make the client trusted
+        let mut conn = m.connect_named([192, 0, 2, 1], name).await;
+        let (actions, status) = send(&mut conn, &["lax@example.org"], &headers, "SCORE=1\r\n").await;
+        assert_eq!(status, Status::Continue);
+        let deleted = actions.iter().any(|a| matches!(a, EomAction::DeleteHeader { .. }));
+        assert_eq!(deleted, !trusted, "client {name}: {actions:?}");
+    }
+}
+
+/// Keeps the last message it was asked to score; scores 7 when it holds exactly `expect`.
+struct RecordingScorer {
+    expect: &'static [u8],
+    last: std::sync::Mutex<Vec<u8>>,
+}
+
+impl Scorer for RecordingScorer {
+    fn score(&self, message: &[u8]) -> ScoreReport {
+        *self.last.lock().unwrap() = message.to_vec();
+        let found = message.windows(self.expect.len()).any(|w| w == self.expect);
+        let tests = if found { vec![ScoredTest { name: "EXPECTED_BYTES".into(), score: 7.0 }] } else { Vec::new() };
+        ScoreReport { score: tests.iter().map(|t| t.score).sum(), tests }
+    }
+}
+
+#[tokio::test]
+async fn eight_bit_headers_reach_the_scorer_as_sent() {
+    // Latin-1 "Grüße", folded: the engine must see these bytes with CRLF folding, as SpamAssassin would
+    let expect: &[u8] = b"\r\nSubject: Gr\xfc\xdfe\r\n\tagain\r\n";
+    let scorer = Arc::new(RecordingScorer { expect, last: std::sync::Mutex::new(Vec::new()) });
+    let m = RunningMilter::start(MilterConfig::default(), scorer.clone()).await;
+    let mut conn = m.connect([192, 0, 2, 1]).await;
+    assert_eq!(conn.mail(["<a@sender.example>"]).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.header("From", "a@sender.example").await.unwrap(), Status::Noreply);
+    assert_eq!(conn.header("Subject", c"Gr\xfc\xdfe\n\tagain").await.unwrap(), Status::Noreply);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.body("hello\r\n").await.unwrap(), Status::Noreply);
+    let (actions, status) = conn.eom().await.unwrap();
+    assert_eq!(status, Status::Continue);
+    let seen = scorer.last.lock().unwrap().clone();
+    assert_eq!(header(&added(&actions.actions), "X-Spam-Score"), Some("7"), "scorer saw {:?}", String::from_utf8_lossy(&seen));
+}
+
+#[tokio::test]
 async fn oversized_message_passes_unscored_with_a_header() {
     let raw = MilterConfig { max_message_bytes: 1000, ..Default::default() };
     let scorer = KeywordScorer::new();
@@ -433,13 +489,13 @@ async fn tcp_listener_serves_the_same_conversation() {
 
 #[test]
 fn bad_settings_are_all_reported_by_key() {
-    let config = MilterConfig { trusted_relays: vec!["10.0.0.0/40".into(), "host.example".into()], max_message_bytes: 0, socket_mode: 0o1777, ..Default::default() };
+    let config = MilterConfig { trusted_relays: vec!["10.0.0.0/40".into(), "host name.example".into(), "10.0.0.300".into()], max_message_bytes: 0, socket_mode: 0o1777, ..Default::default() };
     let errors = MilterSettings::new(MilterSocket::parse("inet:10025@127.0.0.1").unwrap(), &config).unwrap_err();
-    for key in ["milter.trusted_relays[0]: bad prefix", "milter.trusted_relays[1]: not an IP", "milter.max_message_bytes", "milter.socket_mode"] {
+    for key in ["milter.trusted_relays[0]: bad prefix", "milter.trusted_relays[1]: not an IP address, network or host name", "milter.trusted_relays[2]: not an IP address", "milter.max_message_bytes", "milter.socket_mode"] {
         assert!(errors.iter().any(|e| e.starts_with(key)), "{key} missing from {errors:?}");
     }
     // The config file reports the same problems by key before the milter sees them.
-    let problems = mailward::config::Config::from_toml_str("[listen]\nmilter = \"tcp:1\"\n[milter]\nfailure_action = \"explode\"\ntrusted_relays = [\"host.example\"]\n").unwrap_err();
+    let problems = mailward::config::Config::from_toml_str("[listen]\nmilter = \"tcp:1\"\n[milter]\nfailure_action = \"explode\"\ntrusted_relays = [\"host..example\"]\n").unwrap_err();
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, vec!["listen.milter", "milter.failure_action", "milter.trusted_relays[0]"], "{problems:?}");
     let settings = MilterSettings::new(MilterSocket::parse("inet:10025@127.0.0.1").unwrap(), &MilterConfig { failure_action: FailureAction::Accept, ..Default::default() }).unwrap();

@@ -19,7 +19,11 @@ fn mailboxes() -> Vec<String> {
 }
 
 async fn stack() -> (RunningMilter, Postfix) {
-    let milter = RunningMilter::start(MilterConfig::default(), scorer()).await;
+    stack_with(MilterConfig::default()).await
+}
+
+async fn stack_with(config: MilterConfig) -> (RunningMilter, Postfix) {
+    let milter = RunningMilter::start(config, scorer()).await;
     let socket = milter.socket.clone();
     let postfix = tokio::task::spawn_blocking(move || {
         Postfix::start(PostfixOptions { mailboxes: mailboxes(), milter: Some(format!("unix:{}", socket.display())), ..Default::default() })
@@ -118,6 +122,21 @@ async fn postfix_delivers_without_forged_spam_headers() {
     let m = blocking(move || p.wait_for_messages("lax@example.org", 1)).await;
     assert!(!m[0].contains("-50"), "forged headers survived:\n{}", m[0]);
     assert_eq!(header_value(&m[0], "X-Spam-Flag"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spam_headers_from_a_relay_trusted_by_host_name_are_kept() {
+    // swaks connects from 127.0.0.1, which Postfix verifies as `localhost` (/etc/hosts)
+    let (_milter, postfix) = stack_with(MilterConfig { trusted_relays: vec!["localhost".into()], ..Default::default() }).await;
+    let postfix = Arc::new(postfix);
+    let p = postfix.clone();
+    let r = blocking(move || p.swaks(&["lax@example.org"], &["Subject: hi", "X-Spam-Flag: NO", "X-Spam-Score: -50"], "hello")).await;
+    assert_eq!(r.code, 0, "{}", r.transcript);
+    let p = postfix.clone();
+    let m = blocking(move || p.wait_for_messages("lax@example.org", 1)).await;
+    let connects: Vec<String> = postfix.log().lines().filter(|l| l.contains("connect from")).map(String::from).collect();
+    assert_eq!(header_value(&m[0], "X-Spam-Score"), Some("-50"), "the trusted relay's header was removed; Postfix saw {connects:?}:\n{}", m[0]);
+    assert_eq!(header_value(&m[0], "X-Spam-Flag"), Some("NO"), "{}", m[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
