@@ -475,13 +475,10 @@ impl MessageView {
         let first_line_end = data.iter().position(|&b| b == b'\n');
         let last_line_start = data[..data.len() - 1].iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
         let crlf = first_line_end.is_some_and(|p| p > 0 && data[p - 1] == b'\r') || data[last_line_start..].windows(2).any(|w| w == b"\r\n");
-        let (pristine_headers, _, _) = split_header_block(&data);
-        let pristine_body_at = {
-            let (_, at, _) = split_header_block(&data);
-            at
-        };
-        let _ = pristine_headers;
-        let work: Vec<u8> = if crlf {
+        let pristine = split_header_block(&data);
+        let pristine_body_at = pristine.1;
+        // without CRLF squashing the working copy is the data itself, and so is its header block
+        let (work, (mut headers, body_at, missing_sep)): (Cow<'_, [u8]>, _) = if crlf {
             let mut v = Vec::with_capacity(data.len());
             for (i, &b) in data.iter().enumerate() {
                 if b == b'\r' && data.get(i + 1) == Some(&b'\n') {
@@ -489,16 +486,17 @@ impl MessageView {
                 }
                 v.push(b);
             }
-            v
+            let split = split_header_block(&v);
+            (Cow::Owned(v), split)
         } else {
-            data.clone()
+            (Cow::Borrowed(&data[..]), pristine)
         };
-        let (mut headers, body_at, missing_sep) = split_header_block(&work);
         // SpamAssassin replaces X-Spam-Relays-* headers a message arrives with by its own metadata
         // (only the pristine text, `ALL:raw`, keeps them)
         headers.retain(|h| !super::pseudo_headers::is_relay_metadata(&h.name));
         let pristine_body = data[pristine_body_at.min(data.len())..].to_vec();
         let mut body = work[body_at.min(work.len())..].to_vec();
+        drop(work);
         {
             // bug 6845: a multipart body that starts with neither a blank line nor its boundary
             // gets a blank line, so leading MIME headers are not taken as part headers
