@@ -86,7 +86,10 @@
 //!   `fully_supported`. No network lookups: network results come in through `NetworkFacts`.
 //!   Patterns are checked at load (syntax, backreferences, size estimate) and compiled on first
 //!   use; `RuleSet::compile_now` compiles the rest and reports what does not compile (lint calls
-//!   it; a pattern that does not compile never matches).
+//!   it; a pattern that does not compile never matches). Eval regex arguments are compiled at
+//!   load (a bad one is a load error). Per-message work that several rules share is done once
+//!   per message without locks: header requests are numbered at load (`rules::header_slots`)
+//!   and each message answers each into a slot the rules borrow.
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
 //!   (the hourly check for `serve`), `updates::after` (after an update: the flattened Rspamd

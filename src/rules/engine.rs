@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::evals::freemail_body::{AddressStripper, ReplyToCheck};
 use super::expr::{self, Expr};
+use super::header_slots::{HeaderRequests, HeaderSlot, MimeHeaderSlot};
 use super::message::MessageView;
 use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
 use super::perl_regex::{self, Matcher};
@@ -16,24 +17,25 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 512 * 1024;
 
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// `header NAME Request =~ /re/`, `Request` with its modifiers (`From:addr`).
-    Header { request: String, negate: bool, if_unset: Option<Vec<u8>> },
+    /// `header NAME Request =~ /re/`, `Request` with its modifiers (`From:addr`), answered
+    /// through `slot`.
+    Header { request: String, slot: HeaderSlot, negate: bool, if_unset: Option<Vec<u8>> },
     Body,
     RawBody,
     Full,
     Uri,
     /// `mimeheader NAME Request =~ /re/`: the header of each MIME node in turn.
-    MimeHeader { request: super::mime_header::MimeHeaderRequest, negate: bool, if_unset: Option<Vec<u8>> },
+    MimeHeader { request: super::mime_header::MimeHeaderRequest, slot: MimeHeaderSlot, negate: bool, if_unset: Option<Vec<u8>> },
 }
 
 #[derive(Debug)]
 pub enum RuleBody {
     Pattern { target: Target, matcher: Matcher },
     /// `header NAME exists:Header` (or its negation).
-    Exists { header: String, negate: bool },
+    Exists { header: String, slot: HeaderSlot, negate: bool },
     Meta { expr: Expr, deps: Vec<usize> },
-    /// A natively implemented `eval:` function.
-    Eval { function: String, args: Vec<String> },
+    /// A natively implemented `eval:` function; `pattern` is its regex argument, compiled at load.
+    Eval { function: String, args: Vec<String>, pattern: Option<super::evals::ArgPattern> },
     /// Parsed but not run; never hits.
     Unsupported { kind: String, reason: String },
 }
@@ -141,6 +143,9 @@ pub struct RuleSet {
     pub raw: RawConfig,
     /// Which pattern rules a message's text rules out before their regexes run.
     prefilter: RulePrefilter,
+    /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
+    /// view answers them into per-message slots.
+    header_requests: std::sync::Arc<HeaderRequests>,
 }
 
 /// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta).
@@ -282,6 +287,7 @@ impl RuleSet {
             let ok = supported(i, &rules, &deps_of, &mut state);
             rules[i].fully_supported = ok;
         }
+        let header_requests = std::sync::Arc::new(number_header_requests(&mut rules));
         let required_score = raw.required_score.unwrap_or(5.0);
         let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
         let prefilter = RulePrefilter::build(&rules);
@@ -307,6 +313,7 @@ impl RuleSet {
             uri_context,
             raw,
             prefilter,
+            header_requests,
         };
         (set, diags)
     }
@@ -328,6 +335,7 @@ impl RuleSet {
         let message = if truncated { &message[..self.max_message_size] } else { message };
         let mut view = MessageView::parse(message);
         view.uri_context = std::sync::Arc::clone(&self.uri_context);
+        view.use_header_requests(std::sync::Arc::clone(&self.header_requests));
         view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
         let set = if facts.network_checked { 1 } else { 0 };
         let mut counts = vec![0f64; self.rules.len()];
@@ -364,10 +372,10 @@ impl RuleSet {
                     let body = (matches!(target, Target::Body) && rewritten_from.is_some_and(|p| rule.priority >= p)).then(rewritten);
                     run_pattern(rule, target, matcher, &view, body, candidates.lines(i))
                 }
-                RuleBody::Exists { header, negate } => f64::from(view.get(header).is_some() != *negate),
-                RuleBody::Eval { function, args } => {
+                RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
+                RuleBody::Eval { function, args, pattern } => {
                     let rewritten_body = (rule.kind == "body" && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| rewritten().0.as_slice());
-                    super::evals::run(function, args, &super::evals::EvalText { kind: rule.kind, rewritten_body }, &view, self)
+                    super::evals::run(function, args, pattern.as_ref(), &super::evals::EvalText { kind: rule.kind, rewritten_body }, &view, self)
                 }
                 RuleBody::Meta { .. } => 0.0,
                 RuleBody::Unsupported { .. } => f64::from(facts.hits.iter().any(|h| h == &rule.name)),
@@ -455,10 +463,10 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
     let multiple = rule.flags.multiple;
     let max = if multiple { rule.flags.maxhits } else { 1 };
     let n = match target {
-        Target::Header { request, negate, if_unset } => {
-            let value = view.get(request).or_else(|| if_unset.clone()).unwrap_or_default();
-            let text = || Cow::Owned(perl_regex::latin1(&value));
-            if *negate { usize::from(!matcher.is_match(&value, &text)) } else { count_in(matcher, multiple, max, &value, &text) }
+        Target::Header { slot, negate, if_unset, .. } => {
+            let value = view.header(*slot).or(if_unset.as_deref()).unwrap_or_default();
+            let text = || Cow::Owned(perl_regex::latin1(value));
+            if *negate { usize::from(!matcher.is_match(value, &text)) } else { count_in(matcher, multiple, max, value, &text) }
         }
         Target::Body => match body {
             Some((text, latin)) => count_lines(matcher, multiple, max, text, &|| latin.as_slice(), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
@@ -470,16 +478,34 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
         // MIMEHeader's negated rules always hit in SpamAssassin 4.0.1: its match loop stops
         // before counting, so no part vetoes the final `return 1`
         Target::MimeHeader { negate: true, .. } => 1,
-        Target::MimeHeader { request, if_unset, .. } => super::mime_header::node_values(view, request)
-            .into_iter()
+        Target::MimeHeader { slot, if_unset, .. } => view
+            .mime_header(*slot)
+            .iter()
             .map(|v| {
-                let v = v.or_else(|| if_unset.clone()).unwrap_or_default();
-                count_in(matcher, multiple, max, &v, &|| Cow::Owned(perl_regex::latin1(&v)))
+                let v = v.as_deref().or(if_unset.as_deref()).unwrap_or_default();
+                count_in(matcher, multiple, max, v, &|| Cow::Owned(perl_regex::latin1(v)))
             })
             .find(|&n| n > 0)
             .unwrap_or(0),
     };
     n as f64
+}
+
+/// Numbers the header requests of `rules` (setting each rule's slot) and of the evals.
+fn number_header_requests(rules: &mut [Rule]) -> HeaderRequests {
+    let mut requests = HeaderRequests::default();
+    for rule in rules {
+        match &mut rule.body {
+            RuleBody::Pattern { target: Target::Header { request, slot, .. }, .. } => *slot = requests.register(request),
+            RuleBody::Pattern { target: Target::MimeHeader { request, slot, .. }, .. } => *slot = requests.register_mime(request),
+            RuleBody::Exists { header, slot, .. } => *slot = requests.register(header),
+            _ => {}
+        }
+    }
+    for request in super::evals::HEADER_REQUESTS {
+        requests.register(request);
+    }
+    requests
 }
 
 fn freemail_wildcards(domains: &[String]) -> Option<regex::Regex> {
@@ -554,7 +580,14 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
             return unsupported("invalid eval", call.to_string());
         };
         if super::evals::is_supported(&function, &args) {
-            return RuleBody::Eval { function, args };
+            return match super::evals::compile_arg_pattern(&function, &args) {
+                Ok(pattern) => RuleBody::Eval { function, args, pattern },
+                Err(super::evals::ArgPatternError::Unsupported(what)) => unsupported(&format!("{kw} eval:{function}"), format!("eval:{function}'s regex argument uses {what}")),
+                Err(e) => {
+                    diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid regexp argument for {kw} rule {name}: {e}") });
+                    unsupported("invalid eval regex", e.to_string())
+                }
+            };
         }
         return unsupported(&format!("{kw} eval:{function}"), format!("eval:{function} is not implemented natively"));
     }
@@ -562,7 +595,7 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
         DefKind::Header => {
             if let Some(h) = text.strip_prefix("exists:") {
                 let h = h.trim().trim_end_matches(':').to_string();
-                return RuleBody::Exists { header: h, negate: false };
+                return RuleBody::Exists { header: h, slot: HeaderSlot::default(), negate: false };
             }
             let Some(op) = text.find("=~").or_else(|| text.find("!~")) else {
                 diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid header test {name}: {text}") });
@@ -587,7 +620,7 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 return unsupported("header pseudo-header/modifier", reason);
             }
             match compile_regex(name, &pat, at, diags, kw) {
-                Ok(matcher) => RuleBody::Pattern { target: Target::Header { request, negate, if_unset }, matcher },
+                Ok(matcher) => RuleBody::Pattern { target: Target::Header { request, slot: HeaderSlot::default(), negate, if_unset }, matcher },
                 Err(b) => b,
             }
         }
@@ -634,7 +667,7 @@ fn compile_def(name: &str, kind: DefKind, text: &str, at: &Location, diags: &mut
                 }
             }
             match compile_regex(name, &pat, at, diags, kw) {
-                Ok(matcher) => RuleBody::Pattern { target: Target::MimeHeader { request, negate, if_unset }, matcher },
+                Ok(matcher) => RuleBody::Pattern { target: Target::MimeHeader { request, slot: MimeHeaderSlot::default(), negate, if_unset }, matcher },
                 Err(b) => b,
             }
         }
@@ -737,6 +770,29 @@ mod tests {
         assert_eq!(hits(rules, &format!("From: a@example.com\nSubject: x{body}")), vec!["EARLY_EMAIL", "EMAIL", "WORDS"]);
         // a Reply-To that is not free mail ends the check before it reads the body
         assert_eq!(hits(rules, &format!("From: a@free.com\nReply-To: b@example.com\nSubject: x{body}")), vec!["EARLY_EMAIL", "EMAIL", "WORDS"]);
+    }
+
+    #[test]
+    fn eval_regex_argument_that_does_not_compile_is_reported_at_load() {
+        let rules = "body BAD_TITLE eval:html_text_match('title', 'a(b')\nheader BAD_FREEMAIL eval:check_freemail_header('From', 'x[')\nbody GOOD_TITLE eval:html_text_match('title', 'a(b)')\n";
+        let (set, diags) = RuleSet::from_text("t.cf", rules);
+        let mut errors: Vec<(u32, &str)> = diags.iter().filter(|d| d.severity == Severity::Error).map(|d| (d.location.line, d.message.as_str())).collect();
+        errors.sort();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].0 == 1 && errors[0].1.starts_with("invalid regexp argument for body rule BAD_TITLE: "), "{errors:?}");
+        assert!(errors[1].0 == 2 && errors[1].1.starts_with("invalid regexp argument for header rule BAD_FREEMAIL: "), "{errors:?}");
+        let mut unsupported: Vec<&str> = set.unsupported().map(|(r, _, _)| r.name.as_str()).collect();
+        unsupported.sort();
+        assert_eq!(unsupported, vec!["BAD_FREEMAIL", "BAD_TITLE"]);
+    }
+
+    #[test]
+    fn uppercase_rules_over_one_message_each_judge_its_own_range() {
+        let rules = "body UPPER_25_50 eval:check_for_uppercase('25', '50')\nbody UPPER_50_75 eval:check_for_uppercase('50', '75')\nbody UPPER_75_100 eval:check_for_uppercase('75', '100')\n";
+        // 200 octets and more of lines with two words, about two capitals in three letters
+        let line = "BUY NOW cheap PILLS AND more STUFF here\n".repeat(8);
+        assert_eq!(hits(rules, &format!("Subject: x\n\n{line}")), vec!["UPPER_50_75"]);
+        assert_eq!(hits(rules, &format!("Subject: x\n\n{}", line.to_uppercase())), vec!["UPPER_75_100"]);
     }
 
     #[test]

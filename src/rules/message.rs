@@ -5,8 +5,10 @@
 //! the full message; and the URIs. MIME splitting, transfer decoding and
 //! rendering follow SpamAssassin's own rules so regexes see the same bytes.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use super::header_slots::{HeaderCache, HeaderRequests, HeaderSlot, MimeHeaderSlot};
 
 const MAX_BODY_LINE_LENGTH: usize = 2048;
 const BODY_PART_SCAN_SIZE: usize = 50_000;
@@ -83,7 +85,11 @@ pub struct MessageView {
     /// Date minus the closest Received time (`check_for_shifted_date`): about ten rules ask for
     /// it, and it parses every Received header, so each message computes it once.
     pub(crate) date_diff: OnceLock<i64>,
-    header_cache: std::sync::Mutex<HashMap<String, Option<Vec<u8>>>>,
+    /// What several evals derive from this message, derived once.
+    pub(crate) eval_memo: super::evals::Memo,
+    /// Header values by the rule set's request slots (`RuleSet::score` sets the requests; a
+    /// view built alone answers every request through the keyed path).
+    header_cache: HeaderCache,
     /// The rule set's TLD registry and redirector patterns, for the URI list and `:domain`;
     /// set by `RuleSet::score` (empty when a view is built alone, as in tests).
     pub uri_context: std::sync::Arc<super::uri::UriContext>,
@@ -469,13 +475,10 @@ impl MessageView {
         let first_line_end = data.iter().position(|&b| b == b'\n');
         let last_line_start = data[..data.len() - 1].iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
         let crlf = first_line_end.is_some_and(|p| p > 0 && data[p - 1] == b'\r') || data[last_line_start..].windows(2).any(|w| w == b"\r\n");
-        let (pristine_headers, _, _) = split_header_block(&data);
-        let pristine_body_at = {
-            let (_, at, _) = split_header_block(&data);
-            at
-        };
-        let _ = pristine_headers;
-        let work: Vec<u8> = if crlf {
+        let pristine = split_header_block(&data);
+        let pristine_body_at = pristine.1;
+        // without CRLF squashing the working copy is the data itself, and so is its header block
+        let (work, (mut headers, body_at, missing_sep)): (Cow<'_, [u8]>, _) = if crlf {
             let mut v = Vec::with_capacity(data.len());
             for (i, &b) in data.iter().enumerate() {
                 if b == b'\r' && data.get(i + 1) == Some(&b'\n') {
@@ -483,16 +486,17 @@ impl MessageView {
                 }
                 v.push(b);
             }
-            v
+            let split = split_header_block(&v);
+            (Cow::Owned(v), split)
         } else {
-            data.clone()
+            (Cow::Borrowed(&data[..]), pristine)
         };
-        let (mut headers, body_at, missing_sep) = split_header_block(&work);
         // SpamAssassin replaces X-Spam-Relays-* headers a message arrives with by its own metadata
         // (only the pristine text, `ALL:raw`, keeps them)
         headers.retain(|h| !super::pseudo_headers::is_relay_metadata(&h.name));
         let pristine_body = data[pristine_body_at.min(data.len())..].to_vec();
         let mut body = work[body_at.min(work.len())..].to_vec();
+        drop(work);
         {
             // bug 6845: a multipart body that starts with neither a blank line nor its boundary
             // gets a blank line, so leading MIME headers are not taken as part headers
@@ -527,7 +531,8 @@ impl MessageView {
             originating_ip_headers: Vec::new(),
             relays: OnceLock::new(),
             date_diff: OnceLock::new(),
-            header_cache: std::sync::Mutex::new(HashMap::new()),
+            eval_memo: super::evals::Memo::default(),
+            header_cache: HeaderCache::default(),
             uri_context: std::sync::Arc::default(),
         }
     }
@@ -558,18 +563,28 @@ impl MessageView {
         self.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name))
     }
 
-    /// `$pms->get(name)` joined as header rules see it; None when absent.
-    pub fn get(&self, request: &str) -> Option<Vec<u8>> {
-        if let Ok(cache) = self.header_cache.lock() {
-            if let Some(v) = cache.get(request) {
-                return v.clone();
-            }
+    /// Answers the rule set's header requests through their slots from now on.
+    pub fn use_header_requests(&mut self, requests: Arc<HeaderRequests>) {
+        self.header_cache = HeaderCache::new(requests);
+    }
+
+    /// `$pms->get(name)` joined as header rules see it; None when absent. A request the rule set
+    /// registered is borrowed from its slot; any other is answered once per message and copied.
+    pub fn get(&self, request: &str) -> Option<Cow<'_, [u8]>> {
+        match self.header_cache.find(request) {
+            Some(slot) => self.header(slot).map(Cow::Borrowed),
+            None => self.header_cache.unregistered(request, |r| super::header_get::get(self, r)).map(Cow::Owned),
         }
-        let v = super::header_get::get(self, request);
-        if let Ok(mut cache) = self.header_cache.lock() {
-            cache.insert(request.to_string(), v.clone());
-        }
-        v
+    }
+
+    /// [`MessageView::get`] for a request numbered at load.
+    pub fn header(&self, slot: HeaderSlot) -> Option<&[u8]> {
+        self.header_cache.slot(slot, |r| super::header_get::get(self, r))
+    }
+
+    /// `mime_header::node_values` for a `mimeheader` request numbered at load.
+    pub fn mime_header(&self, slot: MimeHeaderSlot) -> &[Option<Vec<u8>>] {
+        self.header_cache.mime_slot(slot, |r| super::mime_header::node_values(self, r))
     }
 
     /// The relays of the Received headers, parsed on first use.
@@ -867,7 +882,7 @@ mod tests {
     fn utf16_encoded_word_with_a_byte_order_mark_reads_as_windows_1252() {
         // SpamAssassin's UTF-16 detection gives up on a BOM, so the bytes fall back to Windows-1252
         let m = MessageView::parse(b"From: =?UTF-16?B?//492Enc?= test <a@example.com>\n\nbody\n");
-        assert_eq!(m.get("From:name"), Some("\u{ff}\u{fe}=\u{d8}I\u{dc} test".as_bytes().to_vec()));
+        assert_eq!(m.get("From:name").as_deref(), Some("\u{ff}\u{fe}=\u{d8}I\u{dc} test".as_bytes()));
     }
 
     #[test]

@@ -13,8 +13,11 @@
 //! `charset.rs` turning each declared charset into UTF-8 as Perl's Encode does for SpamAssassin;
 //! `html.rs` renders HTML and collects its link targets and HTMLEval results; `uri.rs` builds the
 //! URI list `uri` rules match (text scanner, canonicalisation, redirectors) with `registry.rs`'s
-//! TLD boundaries; `header_get.rs` answers header requests and modifiers; `mime_header.rs` serves
-//! `mimeheader` rules; `evals/` holds the native `eval:` functions, one file per plugin family.
+//! TLD boundaries; `header_get.rs` answers header requests and modifiers; `header_slots.rs` numbers
+//! a rule set's header requests at load and keeps each message's answers, one per request, for
+//! rules to borrow; `mime_header.rs` serves `mimeheader` rules; `evals/` holds the native `eval:`
+//! functions, one file per plugin family, with their regex arguments compiled at load and what
+//! several of them derive from a message (`evals::Memo`) derived once per message.
 //!
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
@@ -53,6 +56,7 @@ pub mod engine;
 pub mod evals;
 pub mod expr;
 pub mod header_get;
+pub mod header_slots;
 pub mod html;
 pub mod load;
 pub mod message;

@@ -21,6 +21,7 @@
 use aho_corasick::AhoCorasick;
 
 use super::engine::{Rule, RuleBody, Target};
+use super::header_slots::HeaderSlot;
 use super::message::MessageView;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
@@ -180,7 +181,7 @@ pub struct RulePrefilter {
     full: Option<LiteralIndex>,
     uri: Option<LiteralIndex>,
     /// Header tests by request (`From:addr`), each request's value scanned once.
-    headers: Vec<(String, LiteralIndex)>,
+    headers: Vec<(HeaderSlot, LiteralIndex)>,
     /// Per rule: true when no index decides about it (it always runs).
     unindexed: Vec<bool>,
     /// Per rule: true when it is in the body, raw body or URI index (its candidate lines, or
@@ -195,7 +196,7 @@ impl RulePrefilter {
         let mut raw_body = Vec::new();
         let mut full = Vec::new();
         let mut uri = Vec::new();
-        let mut headers: std::collections::BTreeMap<&str, Vec<RuleLiterals>> = Default::default();
+        let mut headers: std::collections::BTreeMap<HeaderSlot, Vec<RuleLiterals>> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
             if rule.scores[0] == 0.0 && rule.scores[1] == 0.0 {
@@ -209,7 +210,7 @@ impl RulePrefilter {
                 Target::Uri => uri.push((i, lits.to_vec())),
                 // a negated test hits when the pattern does not match, and an absent header is
                 // replaced by the [if-unset] text: both always run
-                Target::Header { request, negate: false, if_unset: None } => headers.entry(request.as_str()).or_default().push((i, lits.to_vec())),
+                Target::Header { slot, negate: false, if_unset: None, .. } => headers.entry(*slot).or_default().push((i, lits.to_vec())),
                 _ => {}
             }
         }
@@ -218,7 +219,7 @@ impl RulePrefilter {
             raw_body: LiteralIndex::build(raw_body),
             full: LiteralIndex::build(full),
             uri: LiteralIndex::build(uri),
-            headers: headers.into_iter().filter_map(|(r, l)| Some((r.to_string(), LiteralIndex::build(l)?))).collect(),
+            headers: headers.into_iter().filter_map(|(r, l)| Some((r, LiteralIndex::build(l)?))).collect(),
             unindexed: vec![true; rules.len()],
             by_line: vec![false; rules.len()],
         };
@@ -253,9 +254,9 @@ impl RulePrefilter {
         if let Some(idx) = &self.full {
             idx.mark([view.full.as_slice()], &mut possible, None);
         }
-        for (request, idx) in &self.headers {
-            if let Some(value) = view.get(request) {
-                idx.mark([value.as_slice()], &mut possible, None);
+        for (slot, idx) in &self.headers {
+            if let Some(value) = view.header(*slot) {
+                idx.mark([value], &mut possible, None);
             }
         }
         lines.sort_unstable();

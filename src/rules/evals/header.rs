@@ -3,11 +3,13 @@
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
+use super::ArgPattern;
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     Some(match function {
         "check_header_count_range" | "check_illegal_chars" => args.len() == 3 && args[1].parse::<f64>().is_ok() && args[2].parse::<f64>().is_ok(),
-        "check_freemail_header" => args.len() == 1 || (args.len() == 2 && fancy_regex::Regex::new(&args[1]).is_ok()),
+        // a second argument, the pattern, is compiled with the rule (`compile_arg_pattern`)
+        "check_freemail_header" => args.len() == 1 || args.len() == 2,
         "check_for_to_in_subject" => matches!(args.first().map(String::as_str), Some("user" | "address")),
         // the optional regex argument is not used by Debian's rules
         "check_freemail_from" => args.is_empty(),
@@ -17,13 +19,19 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], pattern: Option<&ArgPattern>, view: &MessageView, set: &RuleSet) -> Option<bool> {
     Some(match function {
         "check_for_missing_to_header" => {
             let to = view.get("To").or_else(|| view.get("Apparently-To"));
             to.is_none_or(|v| v.is_empty())
         }
-        "check_freemail_header" => freemail_in(view, &args[0], args.get(1), set),
+        "check_freemail_header" => {
+            let regex = match pattern {
+                Some(ArgPattern::Plain(re)) => Some(re),
+                _ => None,
+            };
+            freemail_in(view, &args[0], regex, set)
+        }
         "check_for_to_in_subject" => to_in_subject(view, &args[0]),
         "check_freemail_from" => all_from_addrs(view).iter().any(|a| is_freemail(&a.to_lowercase(), set)),
         "check_header_count_range" => {
@@ -59,14 +67,11 @@ fn replyto_check(args: &[String]) -> Option<super::freemail_body::ReplyToCheck> 
 }
 
 /// FreeMail `check_freemail_header`: a free-mail address in `header`, matching `regex` if given.
-fn freemail_in(view: &MessageView, header: &str, regex: Option<&String>, set: &RuleSet) -> bool {
+fn freemail_in(view: &MessageView, header: &str, regex: Option<&fancy_regex::Regex>, set: &RuleSet) -> bool {
     let Some(v) = view.get(&format!("{header}:addr")) else { return false };
-    // compiled only once a free-mail address turns up (most messages have none)
-    let re = std::cell::OnceCell::new();
     v.split(|b| *b == b'\n').any(|addr| {
         let a = String::from_utf8_lossy(addr).to_ascii_lowercase();
-        is_freemail(&a, set)
-            && regex.is_none_or(|r| re.get_or_init(|| fancy_regex::Regex::new(r).ok()).as_ref().is_some_and(|re| re.is_match(&a).unwrap_or(false)))
+        is_freemail(&a, set) && regex.is_none_or(|re| re.is_match(&a).unwrap_or(false))
     })
 }
 
@@ -102,7 +107,11 @@ fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
 
 /// `PerMsgStatus::all_from_addrs`: the first Resent-From's addresses, else those of From,
 /// Envelope-Sender, Resent-Sender, X-Envelope-From and the envelope sender, dots squeezed.
-pub(super) fn all_from_addrs(view: &MessageView) -> Vec<String> {
+pub(super) fn all_from_addrs(view: &MessageView) -> &[String] {
+    view.eval_memo.from_addrs.get_or_init(|| from_addrs(view))
+}
+
+fn from_addrs(view: &MessageView) -> Vec<String> {
     let addrs = |request: &str| -> Vec<String> {
         let v = view.get(request).unwrap_or_default();
         v.split(|&b| b == b'\n').filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()

@@ -7,7 +7,8 @@
 use crate::rules::engine::RuleSet;
 use crate::rules::html::HtmlStats;
 use crate::rules::message::MessageView;
-use crate::rules::perl_regex::{Matcher, latin1};
+use crate::rules::perl_regex::latin1;
+use super::ArgPattern;
 use crate::rules::relays::{caps, is, re};
 
 /// The `html_eval`/`html_range` tests HTML.pm's results answer here.
@@ -22,7 +23,8 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
         "html_tag_balance" => args.len() == 2 && parse_comparison(&args[1]).is_some(),
         "html_eval" => args.len() == 2 && NUMERIC_TESTS.contains(&args[0].as_str()) && parse_comparison(&args[1]).is_some(),
         "html_range" => (args.len() == 2 || args.len() == 3) && NUMERIC_TESTS.contains(&args[0].as_str()) && args[1].parse::<f64>().is_ok(),
-        "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()) && crate::rules::perl_regex::compile_parts(&args[1], "").is_ok(),
+        // the pattern is compiled with the rule (`compile_arg_pattern`)
+        "html_text_match" => args.len() == 2 && TEXT_TESTS.contains(&args[0].as_str()),
         "html_title_subject_ratio" => args.len() == 1 && args[0].parse::<f64>().is_ok(),
         "check_iframe_src" | "check_https_ip_mismatch" => args.is_empty(),
         "check_https_http_mismatch" => args.len() <= 2 && args.iter().all(|a| a.parse::<f64>().is_ok()),
@@ -31,16 +33,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
     })
 }
 
-/// `html_text_match`'s pattern, compiled on its first use and kept: compiling it per message
-/// (a backtracking pattern among them) cost more than all of HTMLEval's other tests.
-fn text_pattern(source: &str) -> Option<std::sync::Arc<Matcher>> {
-    type Cache = std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<Matcher>>>>;
-    static COMPILED: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let mut cache = COMPILED.get_or_init(Cache::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    cache.entry(source.to_string()).or_insert_with(|| crate::rules::perl_regex::compile_parts(source, "").ok().map(std::sync::Arc::new)).clone()
-}
-
-pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
+pub(super) fn run(function: &str, args: &[String], pattern: Option<&ArgPattern>, view: &MessageView, _set: &RuleSet) -> Option<bool> {
     let renders = view.html_renders();
     let parts: Vec<&HtmlStats> = renders.iter().filter_map(|r| r.stats.as_ref()).collect();
     Some(match function {
@@ -63,7 +56,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
             if parts.is_empty() {
                 return Some(false);
             }
-            let Some(re) = text_pattern(&args[1]) else { return Some(false) };
+            let Some(ArgPattern::Perl(re)) = pattern else { return Some(false) };
             parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(latin1(t)))))
         }
         "html_title_subject_ratio" => {

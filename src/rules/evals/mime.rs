@@ -49,7 +49,7 @@ pub(super) fn run(function: &str, args: &[String], text: &super::EvalText, view:
         }
         "check_ma_non_text" => ma_non_text(view),
         "check_for_uppercase" => {
-            let u = uppercase_percent(text.lines(view), view);
+            let u = *view.eval_memo.uppercase[text.lines_index()].get_or_init(|| uppercase_percent(text.lines(view), view));
             u > args[0].parse::<f64>().unwrap_or(f64::MAX) && u <= args[1].parse::<f64>().unwrap_or(0.0)
         }
         "check_base64_length" => {
@@ -115,7 +115,7 @@ fn charset_likely_to_fp_as_caps(view: &MessageView) -> bool {
     let risky = RISKY.get_or_init(|| regex::Regex::new(r"(?i)^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|windows-1251|georgianps|pt154|tis)[-_a-z0-9]*$").expect("static regex"));
     let mut charsets: Vec<String> = Vec::new();
     charsets.extend(view.get("Content-Type").and_then(|ct| charset_from_ct_line(&String::from_utf8_lossy(&ct))));
-    charsets.extend(node_fields(view).into_iter().map(|n| n.charset).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic())).flat_map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>()));
+    charsets.extend(node_fields(view).iter().map(|n| &n.charset).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic())).flat_map(|c| c.split_whitespace().map(str::to_string)));
     charsets.iter().any(|c| risky.is_match(c))
 }
 
@@ -128,14 +128,19 @@ pub(super) fn charset_from_ct_line(ct: &str) -> Option<String> {
 }
 
 /// What `_check_attachments` reads from each MIME node's headers (lowercased, last instance).
-struct NodeFields {
+#[derive(Debug)]
+pub(super) struct NodeFields {
     ctype: String,
     cte: String,
     cd: String,
     charset: String,
 }
 
-fn node_fields(view: &MessageView) -> Vec<NodeFields> {
+fn node_fields(view: &MessageView) -> &[NodeFields] {
+    view.eval_memo.node_fields.get_or_init(|| read_node_fields(view))
+}
+
+fn read_node_fields(view: &MessageView) -> Vec<NodeFields> {
     use crate::rules::message::{decode_header_value, header_param};
     view.mime_nodes
         .iter()
@@ -174,7 +179,8 @@ fn bad_iso_charset(charset: &str) -> bool {
     bad.is_match(charset) && !good.is_match(charset)
 }
 
-struct QpStats {
+#[derive(Debug)]
+pub(super) struct QpStats {
     /// `mime_qp_count` ends non-zero.
     count: bool,
     long_line: bool,
@@ -182,7 +188,11 @@ struct QpStats {
 
 /// The quoted-printable figures of `_check_attachments`: a QP part counts as such, but once any
 /// QP line was read, the count becomes the number of encoded printable characters.
-fn qp_stats(view: &MessageView) -> QpStats {
+fn qp_stats(view: &MessageView) -> &QpStats {
+    view.eval_memo.qp_stats.get_or_init(|| read_qp_stats(view))
+}
+
+fn read_qp_stats(view: &MessageView) -> QpStats {
     static ENCODED: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     static TRAILING: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     let encoded = ENCODED.get_or_init(|| regex::bytes::Regex::new(r"=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])").expect("static regex"));
@@ -208,14 +218,19 @@ fn qp_stats(view: &MessageView) -> QpStats {
     QpStats { count: if bytes > 0 { count != 0.0 } else { qp_parts > 0 }, long_line }
 }
 
-struct TextStats {
+#[derive(Debug)]
+pub(super) struct TextStats {
     /// A us-ascii (or unlabelled) text/plain line with NUL, CR or 8-bit bytes.
     ascii_text_illegal: bool,
     /// `&#xNNNN;` entities per remaining character in unencoded text/plain parts.
     unicode_ratio: f64,
 }
 
-fn text_stats(view: &MessageView) -> TextStats {
+fn text_stats(view: &MessageView) -> &TextStats {
+    view.eval_memo.text_stats.get_or_init(|| read_text_stats(view))
+}
+
+fn read_text_stats(view: &MessageView) -> TextStats {
     static ENTITY: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     let entity = ENTITY.get_or_init(|| regex::bytes::Regex::new(r"&#x[0-9A-F]{4};").expect("static regex"));
     let (mut illegal, mut normal, mut unicode) = (false, 0usize, 0usize);

@@ -20,6 +20,27 @@ mod relays;
 
 use super::engine::RuleSet;
 use super::message::MessageView;
+use super::perl_regex::Matcher;
+
+/// The header requests evals make by name that Debian's rules do not make themselves, numbered
+/// with the rules' own so they are answered through slots too (a request missing here is still
+/// answered, through the keyed path).
+pub const HEADER_REQUESTS: &[&str] = &[
+    "Bcc:addr",
+    "Disposition-Notification-To:addr",
+    "Envelope-Sender:addr",
+    "Envelope-Sender:first:addr",
+    "EnvelopeFrom:addr",
+    "Mail-Reply-To:addr",
+    "Reply-To:addr:addr",
+    "Resent-From:first:addr",
+    "Resent-Sender:addr",
+    "Return-Path:first:addr",
+    "X-Envelope-From:first:addr",
+    "X-Originating-Ip",
+    "X-OriginatorOrg",
+    "X-Sender:first:addr",
+];
 
 pub fn is_supported(function: &str, args: &[String]) -> bool {
     header::supports(function, args)
@@ -36,10 +57,45 @@ pub fn is_supported(function: &str, args: &[String]) -> bool {
         .unwrap_or(false)
 }
 
-pub fn run(function: &str, args: &[String], text: &EvalText, view: &MessageView, set: &RuleSet) -> f64 {
-    let hit = header::run(function, args, view, set)
+/// An eval's regex argument, compiled when the rule set is built: per message (or in a cache
+/// shared by every scoring thread and outliving reloads) it cost more than the eval itself.
+#[derive(Debug)]
+pub enum ArgPattern {
+    /// `html_text_match`'s pattern, a Perl regex.
+    Perl(Matcher),
+    /// `check_freemail_header`'s, which FreeMail compiles as written.
+    Plain(fancy_regex::Regex),
+}
+
+/// Why an eval's regex argument cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgPatternError {
+    /// A Perl feature the engine does not translate: the rule is not run, as any unsupported one.
+    #[error("regex argument uses {0}")]
+    Unsupported(String),
+    /// The pattern does not compile: a load error.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The compiled regex argument of a supported `function(args)`, None when it takes none.
+pub fn compile_arg_pattern(function: &str, args: &[String]) -> Result<Option<ArgPattern>, ArgPatternError> {
+    match (function, args) {
+        ("html_text_match", [_, source]) => match super::perl_regex::compile_parts(source, "") {
+            Ok(m) => Ok(Some(ArgPattern::Perl(m))),
+            Err(super::perl_regex::RegexError::Unsupported(what)) => Err(ArgPatternError::Unsupported(what)),
+            Err(e) => Err(ArgPatternError::Invalid(e.to_string())),
+        },
+        ("check_freemail_header", [_, source]) => fancy_regex::Regex::new(source).map(|r| Some(ArgPattern::Plain(r))).map_err(|e| ArgPatternError::Invalid(e.to_string())),
+        _ => Ok(None),
+    }
+}
+
+/// Runs `function(args)`; `pattern` is its argument compiled by `compile_arg_pattern`.
+pub fn run(function: &str, args: &[String], pattern: Option<&ArgPattern>, text: &EvalText, view: &MessageView, set: &RuleSet) -> f64 {
+    let hit = header::run(function, args, pattern, view, set)
         .or_else(|| mime::run(function, args, text, view, set))
-        .or_else(|| html::run(function, args, view, set))
+        .or_else(|| html::run(function, args, pattern, view, set))
         .or_else(|| image::run(function, args, text, view, set))
         .or_else(|| relays::run(function, args, view, set))
         .or_else(|| dates::run(function, args, view, set))
@@ -61,6 +117,15 @@ pub struct EvalText<'a> {
 }
 
 impl<'a> EvalText<'a> {
+    /// Which of the three line arrays `lines` gives, for memos kept per array.
+    fn lines_index(&self) -> usize {
+        match (self.kind, self.rewritten_body) {
+            ("rawbody", _) => 0,
+            (_, Some(_)) => 1,
+            _ => 2,
+        }
+    }
+
     fn lines<'v>(&self, view: &'v MessageView) -> &'v [Vec<u8>]
     where
         'a: 'v,
@@ -73,6 +138,22 @@ impl<'a> EvalText<'a> {
     }
 }
 
+/// What several eval rules derive from the same message, derived once per message (each
+/// message's view holds one).
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// `check_for_uppercase`'s percentage (three rules), per line array (`lines_index`).
+    uppercase: [std::sync::OnceLock<f64>; 3],
+    /// `all_from_addrs` (FreeMail's and WLBLEval's From checks).
+    from_addrs: std::sync::OnceLock<Vec<String>>,
+    /// MIMEEval's per-node header fields (five `check_for_mime` tests and the uppercase check).
+    node_fields: std::sync::OnceLock<Vec<mime::NodeFields>>,
+    qp_stats: std::sync::OnceLock<mime::QpStats>,
+    text_stats: std::sync::OnceLock<mime::TextStats>,
+    /// The Hotmail verdict two rules read.
+    hotmail: std::sync::OnceLock<Option<relays::Hotmail>>,
+}
+
 /// Test helper: whether `function(args)` hits a made-up message as a `body` rule.
 #[cfg(test)]
 fn hit(function: &str, args: &[&str], msg: &str) -> bool {
@@ -81,5 +162,6 @@ fn hit(function: &str, args: &[&str], msg: &str) -> bool {
     let (set, _) = RuleSet::from_text("t.cf", "util_rb_tld com\n");
     let mut view = MessageView::parse(msg.as_bytes());
     view.uri_context = std::sync::Arc::clone(&set.uri_context);
-    run(function, &args, &EvalText { kind: "body", rewritten_body: None }, &view, &set) == 1.0
+    let pattern = compile_arg_pattern(function, &args).expect("test patterns compile");
+    run(function, &args, pattern.as_ref(), &EvalText { kind: "body", rewritten_body: None }, &view, &set) == 1.0
 }

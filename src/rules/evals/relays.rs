@@ -31,8 +31,8 @@ pub(super) fn run(function: &str, _args: &[String], view: &MessageView, _set: &R
         "check_mailfrom_matches_rcvd" => mailfrom_matches_rcvd(view),
         "check_for_forged_gmail_received_headers" => forged_gmail(view),
         "check_for_forged_yahoo_received_headers" => forged_yahoo(view),
-        "check_for_forged_hotmail_received_headers" => forged_hotmail(view) == Some(Hotmail::ForgedReceived),
-        "check_for_no_hotmail_received_headers" => forged_hotmail(view) == Some(Hotmail::NoHotmailReceived),
+        "check_for_forged_hotmail_received_headers" => hotmail_verdict(view) == &Some(Hotmail::ForgedReceived),
+        "check_for_no_hotmail_received_headers" => hotmail_verdict(view) == &Some(Hotmail::NoHotmailReceived),
         "check_for_forged_juno_received_headers" => forged_juno(view),
         "check_for_forged_eudoramail_received_headers" => forged_eudoramail(view),
         "check_for_fake_aol_relay_in_rcvd" => fake_aol_relay(view),
@@ -187,11 +187,15 @@ fn received_squeezed(view: &MessageView) -> String {
 
 /// What `_check_for_forged_hotmail_received_headers` concludes.
 #[derive(Debug, PartialEq, Eq)]
-enum Hotmail {
+pub(super) enum Hotmail {
     /// A hop HELOed as hotmail.com without Hotmail's own Received shapes.
     ForgedReceived,
     /// From claims hotmail.com but no Received header mentions it.
     NoHotmailReceived,
+}
+
+fn hotmail_verdict(view: &MessageView) -> &Option<Hotmail> {
+    view.eval_memo.hotmail.get_or_init(|| forged_hotmail(view))
 }
 
 /// HeaderEval's Hotmail checks; None when the trail looks like Hotmail's (or is not about it).

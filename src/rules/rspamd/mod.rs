@@ -157,7 +157,7 @@ fn decide(rule: &Rule) -> Decision {
         }
         RuleBody::Exists { header, .. } => return Decision::Write(format!("header {} exists:{header}", rule.name)),
         RuleBody::Meta { .. } => return Decision::Write(format!("meta {} {}", rule.name, rule.source_text)),
-        RuleBody::Eval { function, args } => {
+        RuleBody::Eval { function, args, .. } => {
             let known = RSPAMD_EVALS.iter().any(|(f, arg)| f == function && arg.is_none_or(|a| args.len() == 1 && args[0] == a));
             if !known {
                 return Decision::LeftOut(Why::Eval, format!("eval:{function} with these arguments is not implemented by Rspamd's spamassassin module"));
