@@ -64,7 +64,7 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &Ru
                 return Some(false);
             }
             let Some(re) = text_pattern(&args[1]) else { return Some(false) };
-            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(latin1(t)))))
+            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t)))
         }
         "html_title_subject_ratio" => {
             let subject = view.get("Subject").unwrap_or_default();
