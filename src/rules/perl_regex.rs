@@ -101,10 +101,11 @@ pub struct Matcher {
     fast_pattern: String,
     /// The fast pattern compiled on first use; None when it does not compile (a gate too big).
     fast: OnceLock<Option<regex::bytes::Regex>>,
-    /// For a pattern that needs lookaround or backreferences: the backtracking engine. Its gate
-    /// (`fast`, the same pattern with those removed) matches a superset of what the pattern
-    /// matches, so where the gate does not match, the backtracking VM (about 40% of scoring time
-    /// before the gate) is not run at all.
+    /// For a pattern that needs lookaround or backreferences: PCRE2. Its gate (`fast`, the same
+    /// pattern with those removed) matches a superset of what the pattern matches, so where the
+    /// gate does not match PCRE2 does not run, and where it does PCRE2 starts at the gate's first
+    /// match. Measured with PCRE2's JIT: without the gate, scoring the milter benchmark's
+    /// messages took 16% more instructions.
     backtrack: Option<Backtracking>,
     /// Literals one of which every match contains (see `prefilter`), taken from the tree parsed
     /// here at load; None when the pattern has no usable set.
@@ -886,7 +887,7 @@ mod tests {
     fn backtracking_pattern_is_checked_at_load_and_compiles_on_first_use() {
         let bad_backref = compile("/(a)\\2(?=b)/");
         assert!(matches!(bad_backref, Err(RegexError::Invalid(_))), "checked at load: {bad_backref:?}");
-        let too_big = compile("/(a)\\1(?:b{1000}){1000}/");
+        let too_big = compile("/(a)\\1(?:(?:b|c){1000}){1000}/");
         assert!(matches!(too_big, Err(RegexError::Invalid(ref e)) if e.contains("too large")), "PCRE2's size limit, at load: {too_big:?}");
         let fine = compile("/(a)\\1(?!c)/").unwrap();
         assert!(fine.is_backtracking());
