@@ -1,6 +1,5 @@
 //! Compiled rules and per-message scoring.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::evals::freemail_body::{AddressStripper, ReplyToCheck};
@@ -347,14 +346,8 @@ impl RuleSet {
             .filter(|(i, check)| self.rules[*i].scores[set] != 0.0 && check.reads_body(&view, self))
             .map(|(i, _)| self.rules[*i].priority)
             .min();
-        let rewritten_body: std::cell::OnceCell<(Vec<Vec<u8>>, Vec<String>)> = std::cell::OnceCell::new();
-        let rewritten = || {
-            rewritten_body.get_or_init(|| {
-                let lines = self.address_stripper().scan(&view, self).lines;
-                let latin = lines.iter().map(|l| perl_regex::latin1(l)).collect();
-                (lines, latin)
-            })
-        };
+        let rewritten_body: std::cell::OnceCell<Vec<Vec<u8>>> = std::cell::OnceCell::new();
+        let rewritten = || rewritten_body.get_or_init(|| self.address_stripper().scan(&view, self).lines);
         for (i, rule) in self.rules.iter().enumerate() {
             // Reading the clock costs ~20 ns: every 32 rules keeps it out of the profile.
             if i % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
@@ -374,7 +367,7 @@ impl RuleSet {
                 }
                 RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
                 RuleBody::Eval { function, args, pattern } => {
-                    let rewritten_body = (rule.kind == "body" && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| rewritten().0.as_slice());
+                    let rewritten_body = (rule.kind == "body" && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| rewritten().as_slice());
                     super::evals::run(function, args, pattern.as_ref(), &super::evals::EvalText { kind: rule.kind, rewritten_body }, &view, self)
                 }
                 RuleBody::Meta { .. } => 0.0,
@@ -438,18 +431,17 @@ impl RuleSet {
     }
 }
 
-fn count_in<'a>(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8], text: &dyn Fn() -> Cow<'a, str>) -> usize {
-    if multiple { matcher.count(hay, text, max) } else { usize::from(matcher.is_match(hay, text)) }
+fn count_in(matcher: &Matcher, multiple: bool, max: usize, hay: &[u8]) -> usize {
+    if multiple { matcher.count(hay, max) } else { usize::from(matcher.is_match(hay)) }
 }
 
-/// Matches each line (or only `only`, the lines the prefilter left); Latin-1 copies of the lines
-/// are made once per message, and only when a backtracking rule asks for them.
-fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], latin: &dyn Fn() -> &'v [String], skip_first: bool, only: Option<&mut dyn Iterator<Item = usize>>) -> usize {
+/// Matches each line (or only `only`, the lines the prefilter left).
+fn count_lines(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u8>], skip_first: bool, only: Option<&mut dyn Iterator<Item = usize>>) -> usize {
     let mut n = 0;
     let mut all = 0..lines.len();
     let numbers: &mut dyn Iterator<Item = usize> = only.unwrap_or(&mut all);
     for i in numbers.filter(|&i| !(skip_first && i == 0)) {
-        n += count_in(matcher, multiple, max, &lines[i], &|| Cow::Borrowed(latin()[i].as_str()));
+        n += count_in(matcher, multiple, max, &lines[i]);
         if n >= max {
             return max;
         }
@@ -457,24 +449,20 @@ fn count_lines<'v>(matcher: &Matcher, multiple: bool, max: usize, lines: &[Vec<u
     n
 }
 
-/// `body`: the body lines to match instead of the rendered ones, with their Latin-1 copies.
-fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView, body: Option<&(Vec<Vec<u8>>, Vec<String>)>, lines: Option<impl Iterator<Item = usize>>) -> f64 {
+/// `body`: the body lines to match instead of the rendered ones.
+fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageView, body: Option<&Vec<Vec<u8>>>, lines: Option<impl Iterator<Item = usize>>) -> f64 {
     let mut lines = lines;
     let multiple = rule.flags.multiple;
     let max = if multiple { rule.flags.maxhits } else { 1 };
     let n = match target {
         Target::Header { slot, negate, if_unset, .. } => {
             let value = view.header(*slot).or(if_unset.as_deref()).unwrap_or_default();
-            let text = || Cow::Owned(perl_regex::latin1(value));
-            if *negate { usize::from(!matcher.is_match(value, &text)) } else { count_in(matcher, multiple, max, value, &text) }
+            if *negate { usize::from(!matcher.is_match(value)) } else { count_in(matcher, multiple, max, value) }
         }
-        Target::Body => match body {
-            Some((text, latin)) => count_lines(matcher, multiple, max, text, &|| latin.as_slice(), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
-            None => count_lines(matcher, multiple, max, view.rendered_body(), &|| view.rendered_body_latin1(), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
-        },
-        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), &|| view.decoded_body_latin1(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
-        Target::Full => count_in(matcher, multiple, max, &view.full, &|| Cow::Borrowed(view.full_latin1())),
-        Target::Uri => count_lines(matcher, multiple, max, view.uris(), &|| view.uris_latin1(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
+        Target::Body => count_lines(matcher, multiple, max, body.unwrap_or(view.rendered_body()), rule.flags.nosubject, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
+        Target::RawBody => count_lines(matcher, multiple, max, view.decoded_body(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
+        Target::Full => count_in(matcher, multiple, max, &view.full),
+        Target::Uri => count_lines(matcher, multiple, max, view.uris(), false, lines.as_mut().map(|l| l as &mut dyn Iterator<Item = usize>)),
         // MIMEHeader's negated rules always hit in SpamAssassin 4.0.1: its match loop stops
         // before counting, so no part vetoes the final `return 1`
         Target::MimeHeader { negate: true, .. } => 1,
@@ -483,7 +471,7 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
             .iter()
             .map(|v| {
                 let v = v.as_deref().or(if_unset.as_deref()).unwrap_or_default();
-                count_in(matcher, multiple, max, v, &|| Cow::Owned(perl_regex::latin1(v)))
+                count_in(matcher, multiple, max, v)
             })
             .find(|&n| n > 0)
             .unwrap_or(0),

@@ -76,8 +76,6 @@ pub struct MessageView {
     rendered: OnceLock<Vec<Vec<u8>>>,
     decoded_lines: OnceLock<Vec<Vec<u8>>>,
     uris: OnceLock<Vec<Vec<u8>>>,
-    latin: [OnceLock<Vec<String>>; 3],
-    full_latin: OnceLock<String>,
     html_parts: OnceLock<Vec<HtmlRender>>,
     /// The `originating_ip_headers` setting; the engine fills it in before the first rule runs.
     pub originating_ip_headers: Vec<String>,
@@ -525,8 +523,6 @@ impl MessageView {
             rendered: OnceLock::new(),
             decoded_lines: OnceLock::new(),
             uris: OnceLock::new(),
-            latin: [OnceLock::new(), OnceLock::new(), OnceLock::new()],
-            full_latin: OnceLock::new(),
             html_parts: OnceLock::new(),
             originating_ip_headers: Vec::new(),
             relays: OnceLock::new(),
@@ -663,23 +659,6 @@ impl MessageView {
             }
             out
         })
-    }
-
-    /// Latin-1 copies (one char per byte) for the backtracking regex engine, which matches `&str`.
-    pub fn rendered_body_latin1(&self) -> &[String] {
-        self.latin[0].get_or_init(|| self.rendered_body().iter().map(|l| super::perl_regex::latin1(l)).collect())
-    }
-
-    pub fn decoded_body_latin1(&self) -> &[String] {
-        self.latin[1].get_or_init(|| self.decoded_body().iter().map(|l| super::perl_regex::latin1(l)).collect())
-    }
-
-    pub fn uris_latin1(&self) -> &[String] {
-        self.latin[2].get_or_init(|| self.uris().iter().map(|l| super::perl_regex::latin1(l)).collect())
-    }
-
-    pub fn full_latin1(&self) -> &str {
-        self.full_latin.get_or_init(|| super::perl_regex::latin1(&self.full))
     }
 
     pub fn uris(&self) -> &Vec<Vec<u8>> {

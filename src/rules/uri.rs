@@ -23,18 +23,14 @@ pub const MAX_URI_LENGTH: usize = 8192;
 pub struct UriContext {
     pub registry: Registry,
     /// `redirector_pattern`s: capture group 1 is the redirect target.
-    pub redirectors: Vec<fancy_regex::Regex>,
+    pub redirectors: Vec<pcre2::bytes::Regex>,
 }
 
 impl UriContext {
     pub fn new(registry: Registry, patterns: &[(String, Location)], diags: &mut Vec<Diagnostic>) -> UriContext {
         let mut redirectors = Vec::new();
         for (text, at) in patterns {
-            let compiled = super::perl_regex::split_delimited(text)
-                .and_then(|p| super::perl_regex::translate(&p.source, &p.flags, true))
-                .map_err(|e| e.to_string())
-                .and_then(|t| fancy_regex::Regex::new(&t.pattern).map_err(|e| e.to_string()));
-            match compiled {
+            match super::perl_regex::compile_backtracking(text) {
                 Ok(r) => redirectors.push(r),
                 Err(e) => diags.push(Diagnostic { location: at.clone(), severity: Severity::Error, message: format!("invalid redirector_pattern: {e}") }),
             }
@@ -464,11 +460,10 @@ fn canonicalize_one(uri: &[u8], ctx: &UriContext, uris: &mut Vec<Vec<u8>>, nuris
     }
     let full = [&proto[..], &host, &rest].concat();
     let mut found = false;
-    let latin = super::perl_regex::latin1(&full);
     for re in &ctx.redirectors {
-        if let Ok(Some(c)) = re.captures(&latin) {
-            if let Some(m) = c.get(1).filter(|m| m.as_str().contains('.')) {
-                uris.push(m.as_str().chars().map(|c| c as u32 as u8).collect());
+        if let Ok(Some(c)) = re.captures(&full) {
+            if let Some(m) = c.get(1).filter(|m| m.as_bytes().contains(&b'.')) {
+                uris.push(m.as_bytes().to_vec());
                 found = true;
                 break;
             }

@@ -57,7 +57,7 @@ pub(super) fn run(function: &str, args: &[String], pattern: Option<&ArgPattern>,
                 return Some(false);
             }
             let Some(ArgPattern::Perl(re)) = pattern else { return Some(false) };
-            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t, &|| std::borrow::Cow::Owned(latin1(t)))))
+            parts.iter().any(|h| texts(h, &args[0]).iter().any(|t| re.is_match(t)))
         }
         "html_title_subject_ratio" => {
             let subject = view.get("Subject").unwrap_or_default();
