@@ -64,10 +64,13 @@ pub mod pseudo_headers;
 pub mod relays;
 pub mod prefilter;
 pub mod rspamd;
+pub mod scoring_pool;
+mod split_scoring;
 pub mod uri;
 
 pub use engine::{Hit, NetworkFacts, Report, Rule, RuleBody, RuleSet, Target};
 pub use parse::Environment;
+pub use scoring_pool::ScoringPool;
 
 /// Where a definition or problem is: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
