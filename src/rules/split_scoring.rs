@@ -8,9 +8,11 @@
 //! next one, where halves fixed in advance would leave one core waiting for the other. The caller
 //! claims from the first chunk on and helpers from the last one back, until they meet: each rule
 //! then runs on the same thread from one message to the next (except near where they meet), so
-//! its regex's lazy DFA cache, one per thread, is built once and stays warm in that core's cache;
-//! with one shared cursor every regex ran on both threads in turn, and measured ~7% more
-//! instructions, mostly in building DFA states twice.
+//! the data its regex touches (its lazy DFA cache, one per thread) stays in that core's caches
+//! instead of moving between cores. Splitting still costs instructions (callgrind, 300 scorings
+//! of the milter benchmark's messages: ~7% more in all): a helper's regexes take their DFA cache
+//! from the regex's pool (the slower path for a thread other than the first user) and build
+//! their own DFA states on first use.
 //! Each count is written once, by the thread that claimed its chunk, into its own slot; the caller
 //! merges nothing, it reads the slots once every chunk is done and runs the metas itself.
 //!
