@@ -76,7 +76,10 @@
 //! - `rules` (pure engine, file reading only in `rules::load` and `rules::cli`): a
 //!   SpamAssassin-compatible rule engine. `RuleSet::load(paths, env)` / `RuleSet::from_sources`
 //!   parse `.cf` files into compiled rules plus `Diagnostic`s (file:line); `RuleSet::score(message,
-//!   &NetworkFacts) -> Report` scores one message; `rules::rspamd::export` flattens a rule set for
+//!   &NetworkFacts) -> Report` scores one message; `Arc<RuleSet>::score_on(&ScoringPool, ...)`
+//!   scores it the same, sharing its rules out with idle cores (`ScoringPool::for_this_machine`,
+//!   used by the milter and `rules test`), on the caller's thread alone when every core is
+//!   scoring; `rules::rspamd::export` flattens a rule set for
 //!   Rspamd 3.4's spamassassin module, leaving out (with a comment each) what that module cannot
 //!   run or would crash on; `rules::cli::{RulesCommand, run}` are the `mailward rules ...` commands.
 //!   Invariants: `RuleSet` is immutable and `Send + Sync` (share it as `Arc<RuleSet>`, swap on

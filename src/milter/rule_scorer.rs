@@ -6,17 +6,26 @@ use std::sync::Arc;
 use tracing::warn;
 
 use super::server::Scorer;
-use crate::rules::{Environment, NetworkFacts, RuleSet, Severity};
+use crate::rules::{Environment, NetworkFacts, RuleSet, ScoringPool, Severity};
 use crate::spam::{ScoreReport, ScoredTest};
 
-impl Scorer for RuleSet {
+/// The loaded rules, scored on the process's [`ScoringPool`]: a message's rules are shared out
+/// with an idle core when there is one, and scored on the calling thread when every core is
+/// busy with a message of its own.
+struct RuleScorer {
+    rules: Arc<RuleSet>,
+    pool: &'static ScoringPool,
+}
+
+impl Scorer for RuleScorer {
     fn score(&self, message: &[u8]) -> ScoreReport {
         // No network tests from inside the milter: score set 0, like `spamassassin -L`.
-        to_score_report(&RuleSet::score(self, message, &NetworkFacts::default()))
+        let report = self.rules.score_on(self.pool, message, &NetworkFacts::default(), None).expect("no deadline, no early stop");
+        to_score_report(&report)
     }
 
     fn score_until(&self, message: &[u8], deadline: std::time::Instant) -> Option<ScoreReport> {
-        RuleSet::score_until(self, message, &NetworkFacts::default(), Some(deadline)).map(|r| to_score_report(&r))
+        self.rules.score_on(self.pool, message, &NetworkFacts::default(), Some(deadline)).map(|r| to_score_report(&r))
     }
 }
 
@@ -51,5 +60,5 @@ pub fn load_rule_scorer(paths: &[PathBuf]) -> Result<Arc<dyn Scorer>, String> {
             }
         })
         .map_err(|e| format!("cannot start the rule compiling thread: {e}"))?;
-    Ok(set)
+    Ok(Arc::new(RuleScorer { rules: set, pool: ScoringPool::for_this_machine() }))
 }

@@ -8,7 +8,9 @@ use super::header_slots::{HeaderRequests, HeaderSlot, MimeHeaderSlot};
 use super::message::MessageView;
 use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
 use super::perl_regex::{self, Matcher};
-use super::prefilter::RulePrefilter;
+use super::prefilter::{Candidates, RulePrefilter};
+use super::scoring_pool::ScoringPool;
+use super::split_scoring::SplitScoring;
 use super::{Diagnostic, Location, Severity};
 
 /// Largest message scored in full; the rest is cut off (spamc's default limit is 500 KiB).
@@ -145,6 +147,25 @@ pub struct RuleSet {
     /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
     /// view answers them into per-message slots.
     header_requests: std::sync::Arc<HeaderRequests>,
+}
+
+/// How many rules run between two looks at the deadline.
+pub(super) const RULES_PER_CLOCK_READ: usize = 32;
+
+/// One message as every rule reads it, built once per scoring (`RuleSet::prepare`). Owned, not
+/// borrowed, so a scoring split across threads can hand it to helpers that outlive the call.
+pub(super) struct RuleInputs {
+    view: MessageView,
+    candidates: Candidates,
+    facts: NetworkFacts,
+    /// 0 without network tests, 1 with them.
+    score_set: usize,
+    /// The priority from which body rules see FreeMail's rewritten lines, when the check reads
+    /// the body.
+    rewritten_from: Option<i32>,
+    /// Those lines, made by the first rule that needs them (on whichever thread runs it).
+    rewritten_body: std::sync::OnceLock<Vec<Vec<u8>>>,
+    truncated: bool,
 }
 
 /// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta).
@@ -330,50 +351,83 @@ impl RuleSet {
     /// [`RuleSet::score`] that gives up once `deadline` has passed (checked between rules), so
     /// a caller that stopped waiting (the milter's scoring timeout) gets its thread back.
     pub fn score_until(&self, message: &[u8], facts: &NetworkFacts, deadline: Option<std::time::Instant>) -> Option<Report> {
+        let inputs = self.prepare(message, facts);
+        let mut counts = vec![0f64; self.rules.len()];
+        for (i, count) in counts.iter_mut().enumerate() {
+            // Reading the clock costs ~20 ns: every `RULES_PER_CLOCK_READ` rules keeps it out of
+            // the profile.
+            if i % RULES_PER_CLOCK_READ == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return None;
+            }
+            *count = self.count_rule(i, &inputs);
+        }
+        Some(self.finish(counts, inputs.score_set, inputs.truncated))
+    }
+
+    /// [`RuleSet::score_until`] that shares the rules out with `pool`'s idle helper threads
+    /// (`split_scoring`); on its own thread when no core is idle. Same report either way.
+    pub fn score_on(self: &std::sync::Arc<Self>, pool: &ScoringPool, message: &[u8], facts: &NetworkFacts, deadline: Option<std::time::Instant>) -> Option<Report> {
+        let scoring = pool.enter();
+        if scoring.idle_helpers() == 0 {
+            return self.score_until(message, facts, deadline);
+        }
+        let inputs = self.prepare(message, facts);
+        let (score_set, truncated) = (inputs.score_set, inputs.truncated);
+        let counts = SplitScoring::run(std::sync::Arc::clone(self), inputs, deadline, &scoring)?;
+        Some(self.finish(counts, score_set, truncated))
+    }
+
+    /// What every rule of one message reads: the parsed message and what the prefilter left.
+    fn prepare(&self, message: &[u8], facts: &NetworkFacts) -> RuleInputs {
         let truncated = message.len() > self.max_message_size;
         let message = if truncated { &message[..self.max_message_size] } else { message };
         let mut view = MessageView::parse(message);
         view.uri_context = std::sync::Arc::clone(&self.uri_context);
         view.use_header_requests(std::sync::Arc::clone(&self.header_requests));
         view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
-        let set = if facts.network_checked { 1 } else { 0 };
-        let mut counts = vec![0f64; self.rules.len()];
+        let score_set = if facts.network_checked { 1 } else { 0 };
         let candidates = self.prefilter.candidates(&view);
         // body rules from this priority on see the lines FreeMail's reply-to check rewrote
         let rewritten_from = self
             .freemail_replyto_checks
             .iter()
-            .filter(|(i, check)| self.rules[*i].scores[set] != 0.0 && check.reads_body(&view, self))
+            .filter(|(i, check)| self.rules[*i].scores[score_set] != 0.0 && check.reads_body(&view, self))
             .map(|(i, _)| self.rules[*i].priority)
             .min();
-        let rewritten_body: std::cell::OnceCell<Vec<Vec<u8>>> = std::cell::OnceCell::new();
-        let rewritten = || rewritten_body.get_or_init(|| self.address_stripper().scan(&view, self).lines);
-        for (i, rule) in self.rules.iter().enumerate() {
-            // Reading the clock costs ~20 ns: every 32 rules keeps it out of the profile.
-            if i % 32 == 0 && deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return None;
-            }
-            if rule.scores[set] == 0.0 {
-                continue;
-            }
-            if rule.flags.net && !facts.network_checked {
-                continue;
-            }
-            counts[i] = match &rule.body {
-                RuleBody::Pattern { .. } if !candidates.possible(i) => 0.0,
-                RuleBody::Pattern { target, matcher } => {
-                    let body = (matches!(target, Target::Body) && rewritten_from.is_some_and(|p| rule.priority >= p)).then(rewritten);
-                    run_pattern(rule, target, matcher, &view, body, candidates.lines(i))
-                }
-                RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
-                RuleBody::Eval { function, args, pattern } => {
-                    let rewritten_body = (rule.kind == "body" && rewritten_from.is_some_and(|p| rule.priority >= p)).then(|| rewritten().as_slice());
-                    super::evals::run(function, args, pattern.as_ref(), &super::evals::EvalText { kind: rule.kind, rewritten_body }, &view, self)
-                }
-                RuleBody::Meta { .. } => 0.0,
-                RuleBody::Unsupported { .. } => f64::from(facts.hits.iter().any(|h| h == &rule.name)),
-            };
+        RuleInputs { view, candidates, facts: facts.clone(), score_set, rewritten_from, rewritten_body: std::sync::OnceLock::new(), truncated }
+    }
+
+    /// Rule `i`'s hit count (0 when it did not hit or does not run). Reads no other rule's
+    /// result (metas run later, in `finish`), so rules can be counted in any order, on any thread.
+    pub(super) fn count_rule(&self, i: usize, inputs: &RuleInputs) -> f64 {
+        let rule = &self.rules[i];
+        let view = &inputs.view;
+        if rule.scores[inputs.score_set] == 0.0 {
+            return 0.0;
         }
+        if rule.flags.net && !inputs.facts.network_checked {
+            return 0.0;
+        }
+        let rewritten = || inputs.rewritten_body.get_or_init(|| self.address_stripper().scan(view, self).lines);
+        let sees_rewritten_body = || inputs.rewritten_from.is_some_and(|p| rule.priority >= p);
+        match &rule.body {
+            RuleBody::Pattern { .. } if !inputs.candidates.possible(i) => 0.0,
+            RuleBody::Pattern { target, matcher } => {
+                let body = (matches!(target, Target::Body) && sees_rewritten_body()).then(rewritten);
+                run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i))
+            }
+            RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
+            RuleBody::Eval { function, args, pattern } => {
+                let rewritten_body = (rule.kind == "body" && sees_rewritten_body()).then(|| rewritten().as_slice());
+                super::evals::run(function, args, pattern.as_ref(), &super::evals::EvalText { kind: rule.kind, rewritten_body }, view, self)
+            }
+            RuleBody::Meta { .. } => 0.0,
+            RuleBody::Unsupported { .. } => f64::from(inputs.facts.hits.iter().any(|h| h == &rule.name)),
+        }
+    }
+
+    /// Runs the metas over every rule's count and sums the report.
+    fn finish(&self, mut counts: Vec<f64>, set: usize, truncated: bool) -> Report {
         let mut stack = Vec::new();
         for meta in &self.metas {
             if meta.scores[set] == 0.0 {
@@ -401,7 +455,7 @@ impl RuleSet {
             hits.push(Hit { name: rule.name.clone(), score: s, describe: rule.describe.clone().unwrap_or_default(), count: times });
         }
         let score = (total * 1000.0).round() / 1000.0;
-        Some(Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated })
+        Report { score, required: self.required_score, is_spam: score >= self.required_score, hits, subrule_hits, truncated }
     }
 
     /// Compiles every pattern still waiting for its first use (patterns compile lazily: see

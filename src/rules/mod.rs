@@ -35,6 +35,9 @@
 //!   network lists, patterns that do not translate) are kept as `Unsupported` with a reason and never
 //!   hit; metas that depend on them are reported as partially supported, so a comparison against
 //!   SpamAssassin can restrict itself to rules whose whole dependency tree is supported.
+//! - One message's rules can be counted on several cores (`split_scoring.rs`, with the helper
+//!   threads of `scoring_pool.rs`): only while fewer scorings are in flight than there are cores,
+//!   so a busy milter scores each message on its own thread, as before, and loses no throughput.
 //! - Time and memory per message are bounded: messages are cut at `max_message_size` (as spamc cuts
 //!   at 500 KiB), body parts at SpamAssassin's scan sizes, and backtracking regexes at a step limit.
 //! - SpamAssassin's side effects that change what rules see are reproduced, not fixed: FreeMail's
@@ -68,10 +71,13 @@ pub mod pseudo_headers;
 pub mod relays;
 pub mod prefilter;
 pub mod rspamd;
+pub mod scoring_pool;
+mod split_scoring;
 pub mod uri;
 
 pub use engine::{Hit, NetworkFacts, Report, Rule, RuleBody, RuleSet, Target};
 pub use parse::Environment;
+pub use scoring_pool::ScoringPool;
 
 /// Where a definition or problem is: file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

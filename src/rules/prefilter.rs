@@ -18,6 +18,8 @@
 //! nearly every message) is not indexed and always runs, as does any rule the engine does not
 //! hand to an index (unknown targets, negated or `[if-unset]` header tests).
 
+use std::sync::Arc;
+
 use aho_corasick::AhoCorasick;
 
 use super::engine::{Rule, RuleBody, Target};
@@ -185,8 +187,9 @@ pub struct RulePrefilter {
     /// Per rule: true when no index decides about it (it always runs).
     unindexed: Vec<bool>,
     /// Per rule: true when it is in the body, raw body or URI index (its candidate lines, or
-    /// URIs, are known).
-    by_line: Vec<bool>,
+    /// URIs, are known). Shared with each message's `Candidates`, which may outlive a borrow of
+    /// the rule set (a scoring split across threads owns its inputs).
+    by_line: Arc<[bool]>,
 }
 
 impl RulePrefilter {
@@ -221,16 +224,17 @@ impl RulePrefilter {
             uri: LiteralIndex::build(uri),
             headers: headers.into_iter().filter_map(|(r, l)| Some((r, LiteralIndex::build(l)?))).collect(),
             unindexed: vec![true; rules.len()],
-            by_line: vec![false; rules.len()],
+            by_line: Arc::from(Vec::new()),
         };
         let indexed: Vec<usize> = out.indexes().flat_map(LiteralIndex::rules).collect();
         for i in indexed {
             out.unindexed[i] = false;
         }
-        let by_line: Vec<usize> = out.body.iter().chain(&out.raw_body).chain(&out.uri).flat_map(LiteralIndex::rules).collect();
-        for i in by_line {
-            out.by_line[i] = true;
+        let mut by_line = vec![false; rules.len()];
+        for i in out.body.iter().chain(&out.raw_body).chain(&out.uri).flat_map(LiteralIndex::rules) {
+            by_line[i] = true;
         }
+        out.by_line = Arc::from(by_line);
         out
     }
 
@@ -239,7 +243,7 @@ impl RulePrefilter {
     }
 
     /// Which rules can match this message, and on which body lines (or URIs).
-    pub fn candidates(&self, view: &MessageView) -> Candidates<'_> {
+    pub fn candidates(&self, view: &MessageView) -> Candidates {
         let mut possible = self.unindexed.clone();
         let mut lines = Vec::new();
         if let Some(idx) = &self.body {
@@ -261,21 +265,21 @@ impl RulePrefilter {
         }
         lines.sort_unstable();
         lines.dedup();
-        Candidates { by_line: &self.by_line, possible, lines }
+        Candidates { by_line: Arc::clone(&self.by_line), possible, lines }
     }
 }
 
 /// What the prefilter left to run for one message.
 #[derive(Debug)]
-pub struct Candidates<'p> {
-    by_line: &'p [bool],
+pub struct Candidates {
+    by_line: Arc<[bool]>,
     possible: Vec<bool>,
     /// (rule, line) for every body or raw body line (or URI) holding one of the rule's literals,
     /// sorted.
     lines: Vec<(u32, u32)>,
 }
 
-impl Candidates<'_> {
+impl Candidates {
     /// False when the rule cannot match this message (its pattern need not run).
     pub fn possible(&self, rule: usize) -> bool {
         self.possible[rule]

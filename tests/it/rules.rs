@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mailward::rules::{Environment, NetworkFacts, RuleSet, Severity};
+use mailward::rules::{Environment, NetworkFacts, RuleSet, ScoringPool, Severity};
 
 const SA_RULES: &str = "/usr/share/spamassassin";
 
@@ -209,6 +209,20 @@ fn spamassassin_agrees_on_every_supported_rule() {
     let gone: Vec<_> = known.difference(&found).collect();
     assert!(gone.is_empty(), "known differences that no longer occur (remove them from the list): {gone:?}");
     assert!(total_mismatch.is_empty(), "totals differ:\n{}", total_mismatch.join("\n"));
+}
+
+/// Scoring a message with its rules shared out between two cores answers exactly what scoring
+/// it on one does: hits with counts, sub-rule hits, score.
+#[test]
+fn split_scoring_agrees_with_sequential_scoring_on_the_corpus() {
+    let set = std::sync::Arc::new(load_sa_rules());
+    // a pool of its own, so tests running beside this one do not make it score sequentially
+    let pool = ScoringPool::new(2);
+    for (name, message) in corpus() {
+        let alone = set.score(&message, &NetworkFacts::default());
+        let split = set.score_on(&pool, &message, &NetworkFacts::default(), None);
+        assert_eq!(split.as_ref(), Some(&alone), "{name}");
+    }
 }
 
 fn hit_names(set: &RuleSet, message: &[u8]) -> Vec<String> {
