@@ -56,8 +56,10 @@
 //!   never decides for another: `decide` applies only what every recipient's policy agrees on.
 //! - `milter` (edge): the Postfix milter on indymilter (`milter::run(listener, state,
 //!   shutdown)`), a per-connection `Session`, scoring through the `Scorer` trait on a blocking
-//!   thread under a timeout, the failure action with the queue id in the log, forged `X-Spam*`
-//!   headers removed unless from a trusted relay, reload by swapping an `Arc` (SIGHUP, rule file
+//!   thread under a timeout, one message per core at a time (the rest wait their turn, the wait
+//!   counting against the timeout), the failure action with the queue id in the log, forged
+//!   `X-Spam*` headers removed unless from a trusted relay (address, network, or the client name
+//!   the MTA verified), reload by swapping an `Arc` (SIGHUP, rule file
 //!   changes). Invariant: memory per message is bounded by `max_message_size`.
 //! - `sieve` (pure): `render_sieve(&MailboxSieve) -> RenderedSieve`, one mailbox's Dovecot
 //!   Sieve script: spam to Junk before/after/off decided by the mailbox's effective tag2 against

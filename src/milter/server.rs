@@ -35,11 +35,16 @@ pub struct MilterState {
     settings: Arc<MilterSettings>,
     scorer: RwLock<Arc<dyn Scorer>>,
     directory: RwLock<Arc<PolicyDirectory>>,
+    /// One permit per core: messages beyond that wait their turn instead of all scoring at
+    /// once, which made every one of them slower (8 connections: p99 scoring 22 ms for 2 ms of
+    /// work) and cost throughput in context switches and evicted caches.
+    scoring_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl MilterState {
     pub fn new(settings: MilterSettings, scorer: Arc<dyn Scorer>, directory: PolicyDirectory) -> Arc<MilterState> {
-        Arc::new(MilterState { settings: Arc::new(settings), scorer: RwLock::new(scorer), directory: RwLock::new(Arc::new(directory)) })
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(MilterState { settings: Arc::new(settings), scorer: RwLock::new(scorer), directory: RwLock::new(Arc::new(directory)), scoring_slots: Arc::new(tokio::sync::Semaphore::new(cores)) })
     }
 
     pub fn settings(&self) -> &MilterSettings {
@@ -389,10 +394,20 @@ async fn score_and_plan(session: &mut Session, state: &MilterState) -> Result<Eo
     // so a timed-out message does not keep a thread busy; the async timeout also covers a
     // scorer that cannot stop early (its late answer is dropped).
     let deadline = std::time::Instant::now() + timeout;
-    let task = tokio::task::spawn_blocking(move || scorer.score_until(&message, deadline));
-    let report = match tokio::time::timeout(timeout, task).await {
+    let scoring = async {
+        // the wait for a core counts against the timeout: an overloaded milter answers with the
+        // failure action in time rather than holding Postfix past its milter timeouts
+        let slot = Arc::clone(&state.scoring_slots).acquire_owned().await.map_err(|e| EomError::Scorer(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            scorer.score_until(&message, deadline)
+        })
+        .await
+        .map_err(|join| EomError::Scorer(join.to_string()))
+    };
+    let report = match tokio::time::timeout(timeout, scoring).await {
         Err(_) | Ok(Ok(None)) => return Err(EomError::Timeout(timeout)),
-        Ok(Err(join)) => return Err(EomError::Scorer(join.to_string())),
+        Ok(Err(e)) => return Err(e),
         Ok(Ok(Some(report))) => report,
     };
     if !report.score.is_finite() {

@@ -455,6 +455,44 @@ async fn slow_scoring_times_out_into_the_failure_action() {
     assert!(actions.is_empty());
 }
 
+/// Counts how many messages it scores at the same time.
+struct ConcurrencyScorer {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Scorer for ConcurrencyScorer {
+    fn score(&self, _message: &[u8]) -> ScoreReport {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(40));
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        ScoreReport { score: 4.0, tests: vec![ScoredTest { name: "FOUR".into(), score: 4.0 }] }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_beyond_one_per_core_wait_their_turn_and_all_get_scored() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let scorer = Arc::new(ConcurrencyScorer { now: AtomicUsize::new(0), most: AtomicUsize::new(0) });
+    let m = Arc::new(RunningMilter::start(MilterConfig::default(), scorer.clone()).await);
+    let mut tasks = Vec::new();
+    for _ in 0..cores * 3 {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = m.connect([192, 0, 2, 1]).await;
+            send(&mut conn, &["strict@example.org"], BASIC, "hello\r\n").await
+        }));
+    }
+    for t in tasks {
+        let (actions, status) = t.await.unwrap();
+        assert_eq!(status, Status::Continue);
+        assert_eq!(header(&added(&actions), "X-Spam-Score"), Some("4"), "{actions:?}");
+    }
+    let most = scorer.most.load(Ordering::SeqCst);
+    assert!(most >= 1 && most <= cores, "{most} messages scored at once on {cores} cores");
+}
+
 #[tokio::test]
 async fn scorer_failure_gives_the_failure_action_and_the_connection_goes_on() {
     let broken = Arc::new(KeywordScorer { calls: AtomicUsize::new(0), delay: Duration::ZERO, panics: true });
