@@ -74,6 +74,10 @@ impl TrustedRelay {
             None => (false, s),
         };
         let name = host_name(name).map_err(|why| format!("not an IP address, network or host name: {s:?} {why}"))?;
+        if name == "unknown" {
+            // Postfix's name for every client it could not verify
+            return Err("\"unknown\" is what Postfix calls every client whose name it could not verify: trusting it would trust them all".into());
+        }
         Ok(if domain { TrustedRelay::Domain(name) } else { TrustedRelay::Host(name) })
     }
 
@@ -83,10 +87,9 @@ impl TrustedRelay {
             TrustedRelay::Network(n) => ip.is_some_and(|ip| n.contains(ip)),
             TrustedRelay::Host(host) => verified_name.is_some_and(|name| name.trim_end_matches('.').eq_ignore_ascii_case(host)),
             TrustedRelay::Domain(domain) => verified_name.is_some_and(|name| {
-                let name = name.trim_end_matches('.');
-                name.len() > domain.len() + 1
-                    && name[name.len() - domain.len()..].eq_ignore_ascii_case(domain)
-                    && name.as_bytes()[name.len() - domain.len() - 1] == b'.'
+                // bytes, not str slices: an MTA may pass a name that is not ASCII
+                let (name, domain) = (name.trim_end_matches('.').as_bytes(), domain.as_bytes());
+                name.len() > domain.len() + 1 && name[name.len() - domain.len()..].eq_ignore_ascii_case(domain) && name[name.len() - domain.len() - 1] == b'.'
             }),
         }
     }
@@ -204,6 +207,9 @@ mod tests {
         assert!(!domain.matches(None, Some("example.net")));
         assert!(!domain.matches(None, Some("badexample.net")));
         assert!(!domain.matches(None, None));
+        assert!(!domain.matches(None, Some("ééxample.net")), "a non-ASCII name is compared, not sliced");
+        assert!(TrustedRelay::parse("unknown").unwrap_err().contains("could not verify"));
+        assert!(TrustedRelay::parse("UNKNOWN.").is_err());
         // what is refused names what was wrong
         assert!(TrustedRelay::parse("10.0.0.0/40").unwrap_err().contains("bad prefix"));
         assert!(TrustedRelay::parse("10.0.0.300").unwrap_err().contains("not an IP address"));

@@ -466,7 +466,7 @@ impl RuleSet {
         self.rules
             .iter()
             .filter_map(|r| match &r.body {
-                RuleBody::Pattern { matcher, .. } => matcher.compile_now().err().map(|e| Diagnostic {
+                RuleBody::Pattern { matcher, .. } | RuleBody::Eval { pattern: Some(super::evals::ArgPattern::Perl(matcher)), .. } => matcher.compile_now().err().map(|e| Diagnostic {
                     location: r.location.clone(),
                     severity: Severity::Error,
                     message: format!("invalid regexp for {} rule {}: {e}", r.kind, r.name),

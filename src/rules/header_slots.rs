@@ -68,7 +68,8 @@ pub struct HeaderCache {
     requests: Arc<HeaderRequests>,
     values: Box<[OnceLock<Option<Vec<u8>>>]>,
     mime_values: Box<[OnceLock<Vec<Option<Vec<u8>>>>]>,
-    /// Requests outside `requests`; held only while one is being answered or read.
+    /// Requests outside `requests`; the lock is held only to look one up or insert it (two
+    /// threads asking at once may both work the value out: the same value).
     unregistered: Mutex<HashMap<String, Option<Vec<u8>>>>,
 }
 

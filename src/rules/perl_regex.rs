@@ -141,7 +141,9 @@ impl Backtracking {
 
 /// The pattern behind the settings that bound each of its match attempts.
 fn limited(source: &str) -> String {
-    format!("(*LIMIT_MATCH={BACKTRACK_LIMIT})(*LIMIT_HEAP={BACKTRACK_HEAP_KIB}){source}")
+    // (*LF): `.` and `$` see only LF as a newline, as Perl does, whatever newline the PCRE2
+    // library was built with
+    format!("(*LIMIT_MATCH={BACKTRACK_LIMIT})(*LIMIT_HEAP={BACKTRACK_HEAP_KIB})(*LF){source}")
 }
 
 /// PCRE2 set up as Perl matches a byte string with these flags (see the module docs).
@@ -315,10 +317,15 @@ pub fn superset_pattern(pattern: &str) -> String {
         match b[i] {
             b'\\' if i + 1 < b.len() => {
                 if (b'1'..=b'9').contains(&b[i + 1]) {
+                    // a backreference, all its digits (the translation groups it: `(?:\12)`)
                     out.push_str("(?s:.*?)");
-                } else {
-                    out.push_str(&pattern[i..i + 2]);
+                    i += 2;
+                    while i < b.len() && b[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    continue;
                 }
+                out.push_str(&pattern[i..i + 2]);
                 i += 2;
             }
             b'[' => {
@@ -746,9 +753,11 @@ fn escape(
                 out.push_str(&spelled);
             }
         }
-        b'h' | b'H' => out.push_str(&ascii_class(e == b'H', "\\t ")),
-        b'v' | b'V' => out.push_str(&ascii_class(e == b'V', "\\n\\x0B\\x0C\\r")),
-        b'R' if !in_class => out.push_str("(?:\\r\\n|[\\n\\x0B\\x0C\\r])"),
+        // unlike \s, Perl's \h and \v ignore the charset rules: on a byte string \h also takes
+        // NBSP (0xA0) and \v NEL (0x85), as PCRE2 in 8-bit mode does
+        b'h' | b'H' => out.push_str(&ascii_class(e == b'H', "\\t \\xA0")),
+        b'v' | b'V' => out.push_str(&ascii_class(e == b'V', "\\n\\x0B\\x0C\\r\\x85")),
+        b'R' if !in_class => out.push_str("(?:\\r\\n|[\\n\\x0B\\x0C\\r\\x85])"),
         b'N' if !in_class => out.push_str("[^\\n]"),
         b'n' => out.push_str("\\n"),
         b't' => out.push_str("\\t"),
@@ -806,14 +815,15 @@ fn escape(
             let digits = std::str::from_utf8(&src[start..j]).unwrap_or("0");
             let number: usize = digits.parse().unwrap_or(0);
             if e != b'0' && !in_class && (number <= groups || (number < 10 && digits.len() == 1)) {
-                let d = (e - b'0') as usize;
+                // \12 refers to group 12 when there are that many, else it is \1 then "2"
+                let (d, end) = if digits.len() > 1 && number <= groups { (number, j) } else { ((e - b'0') as usize, start + 1) };
                 *needs = true;
                 if d > groups {
                     return Err(RegexError::Invalid(format!("reference to missing group \\{d}")));
                 }
-                out.push('\\');
-                out.push(e as char);
-                return Ok(start + 1);
+                // grouped, so a literal digit after it never reads as part of its number
+                out.push_str(&format!("(?:\\{d})"));
+                return Ok(end);
             }
             let mut k = start;
             let mut v = 0u32;
@@ -972,6 +982,26 @@ mod gate_tests {
         assert_eq!(superset_pattern("[]a](?=[)])z"), "[]a]z");
         assert_eq!(superset_pattern("(?>ab)c"), "(?:ab)c");
         assert_eq!(superset_pattern("a\\(?=b"), "a\\(?=b");
+        assert_eq!(superset_pattern("(?:\\12)3"), "(?:(?s:.*?))3", "every digit of a backreference goes");
+    }
+
+    #[test]
+    fn gate_agrees_with_pcre2_on_perl_byte_semantics() {
+        // \h takes NBSP and \v NEL on a byte string in Perl and PCRE2: the gate must too
+        let m = compile("/a\\hb(?=c)/").unwrap();
+        assert!(m.is_backtracking());
+        assert!(m.is_match(b"a\xA0bc"), "NBSP is horizontal space");
+        assert!(m.is_match(b"a bc"));
+        let m = compile("/a\\vb(?!x)/").unwrap();
+        assert!(m.is_match(b"a\x85bc"), "NEL is vertical space");
+        // with twelve groups \12 is group 12, not \1 then "2"
+        let twelve = "/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)-\\12/";
+        let m = compile(twelve).unwrap();
+        assert!(m.is_match(b"abcdefghijkl-l"));
+        assert!(!m.is_match(b"abcdefghijkl-a2"));
+        let m = compile("/(a)-\\12/").unwrap();
+        assert!(!m.is_match(b"a-a2"), "with one group \\12 is octal: a newline");
+        assert!(m.is_match(b"a-\n"));
     }
 
     #[test]
