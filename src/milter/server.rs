@@ -426,7 +426,9 @@ async fn apply(cx: &mut EomContext<Session>, plan: &EomPlan) -> Result<Status, E
         cx.actions.change_header(name.as_str(), *index, None::<CString>).await.map_err(act)?;
     }
     if let Some(subject) = &plan.change_subject {
-        cx.actions.change_header("Subject", 1, Some(subject.as_str())).await.map_err(act)?;
+        // the MTA sent it NUL-terminated, so it holds no NUL
+        let subject = CString::new(subject.clone()).map_err(|e| EomError::Action(e.to_string()))?;
+        cx.actions.change_header("Subject", 1, Some(subject)).await.map_err(act)?;
     }
     for (name, value) in &plan.add {
         cx.actions.add_header(name.as_str(), value.as_str()).await.map_err(act)?;

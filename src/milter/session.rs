@@ -24,8 +24,9 @@ pub struct EomPlan {
     /// (name, 1-based index among headers of that name), highest index first.
     pub delete: Vec<(String, i32)>,
     pub add: Vec<(String, String)>,
-    /// New value of the first `Subject` header; `add` holds a new Subject when there was none.
-    pub change_subject: Option<String>,
+    /// New value of the first `Subject` header, as bytes (an 8-bit Subject keeps its bytes);
+    /// `add` holds a new Subject when there was none.
+    pub change_subject: Option<Vec<u8>>,
     /// 550 5.7.1 with this text.
     pub reject: Option<String>,
 }
@@ -44,9 +45,9 @@ pub struct Session {
     pub queue_id: Option<String>,
     /// Resolved policies of the accepted recipients of the current message.
     recipients: Vec<PolicyValues>,
-    /// The headers the milter acts on (`X-Spam*` and `Subject`), in order; values cut at
-    /// `MAX_KEPT_VALUE` so that a flood of headers stays bounded.
-    headers: Vec<(String, String)>,
+    /// The headers the milter acts on (`X-Spam*` and `Subject`), in order, values as sent;
+    /// cut at `MAX_KEPT_VALUE` so that a flood of headers stays bounded.
+    headers: Vec<(String, Vec<u8>)>,
     /// Headers and body as the rule engine reads them; emptied once the size cap is passed.
     message: Vec<u8>,
     body_started: bool,
@@ -135,7 +136,7 @@ impl Session {
             if value.len() > MAX_KEPT_VALUE {
                 value = &value[..MAX_KEPT_VALUE];
             }
-            self.headers.push((String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned()));
+            self.headers.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
         }
     }
 
@@ -180,7 +181,8 @@ impl Session {
         if !(self.trusted_client && self.settings.use_trusted_scores) {
             return None;
         }
-        let parsed = parse_fields(&self.headers);
+        let fields: Vec<(String, String)> = self.headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
+        let parsed = parse_fields(&fields);
         let score = parsed.score?;
         let tests = parsed.tests.iter().map(|t| ScoredTest { name: t.name.clone(), score: t.score.unwrap_or(0.0) }).collect();
         Some(ScoreReport { score, tests })
@@ -235,7 +237,7 @@ impl Session {
             match self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("subject")) {
                 Some((_, subject)) => {
                     let new = tagged_subject(subject, &tag);
-                    if &new != subject {
+                    if new != *subject {
                         plan.change_subject = Some(new);
                     }
                 }

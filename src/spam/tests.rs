@@ -357,6 +357,7 @@ fn folded_status_keeps_every_test() {
 
 #[test]
 fn subject_is_tagged_once() {
-    assert_eq!(tagged_subject("hello", "***SPAM*** "), "***SPAM*** hello");
-    assert_eq!(tagged_subject("***SPAM*** hello", "***SPAM*** "), "***SPAM*** hello");
+    assert_eq!(tagged_subject(b"hello", "***SPAM*** "), b"***SPAM*** hello");
+    assert_eq!(tagged_subject(b"***SPAM*** hello", "***SPAM*** "), b"***SPAM*** hello");
+    assert_eq!(tagged_subject(b"Gr\xfc\xdfe", "***SPAM*** "), b"***SPAM*** Gr\xfc\xdfe", "8-bit bytes kept");
 }

@@ -140,6 +140,7 @@ pub fn status_value(is_spam: bool, score: f64, tagged_above: f64, required: f64,
 }
 
 /// `tag` + subject, without tagging twice.
-pub fn tagged_subject(subject: &str, tag: &str) -> String {
-    if subject.starts_with(tag.trim_end()) { subject.to_string() } else { format!("{tag}{subject}") }
+pub fn tagged_subject(subject: &[u8], tag: &str) -> Vec<u8> {
+    // bytes: a Subject in Latin-1 or raw UTF-8 keeps its bytes behind the tag
+    if subject.starts_with(tag.trim_end().as_bytes()) { subject.to_vec() } else { [tag.as_bytes(), subject].concat() }
 }

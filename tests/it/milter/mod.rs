@@ -420,6 +420,25 @@ async fn eight_bit_headers_reach_the_scorer_as_sent() {
 }
 
 #[tokio::test]
+async fn eight_bit_subject_is_tagged_with_its_bytes_kept() {
+    let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
+    let mut conn = m.connect([192, 0, 2, 1]).await;
+    assert_eq!(conn.mail(["<a@sender.example>"]).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.data().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.header("Subject", c"Gr\xfc\xdfe").await.unwrap(), Status::Noreply);
+    assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
+    assert_eq!(conn.body(SPAM_12.to_string()).await.unwrap(), Status::Noreply);
+    let (actions, status) = conn.eom().await.unwrap();
+    assert_eq!(status, Status::Continue);
+    let subject = actions.actions.iter().find_map(|a| match a {
+        EomAction::ChangeHeader { name, index: 1, value } if name.to_bytes() == b"Subject" => Some(value.to_bytes().to_vec()),
+        _ => None,
+    });
+    assert_eq!(subject.as_deref(), Some(&b"***SPAM*** Gr\xfc\xdfe"[..]), "{actions:?}");
+}
+
+#[tokio::test]
 async fn oversized_message_passes_unscored_with_a_header() {
     let raw = MilterConfig { max_message_bytes: 1000, ..Default::default() };
     let scorer = KeywordScorer::new();
