@@ -59,6 +59,10 @@ impl MilterState {
         *self.directory.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
     }
 
+    fn new_session(&self) -> Session {
+        Session::new(self.settings.clone(), self.directory())
+    }
+
     fn scorer(&self) -> Arc<dyn Scorer> {
         self.scorer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -249,6 +253,12 @@ const QUIET_STAGES: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
     .union(ProtoOpts::NOREPLY_BODY)
     .union(ProtoOpts::NOREPLY_UNKNOWN);
 
+/// The connection's session: made at negotiation, so the fallback only serves an MTA that
+/// skipped it.
+fn session_of<'a>(data: &'a mut Option<Session>, state: &MilterState) -> &'a mut Session {
+    data.get_or_insert_with(|| state.new_session())
+}
+
 /// The answer of a stage in `QUIET_STAGES`.
 fn go_on(session: Option<&Session>) -> Status {
     if session.is_some_and(|s| s.quiet) { Status::Noreply } else { Status::Continue }
@@ -264,7 +274,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_connect(move |cx, host, info| {
             let state = s1.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                let session = session_of(&mut cx.data, &state);
                 session.connect(client_ip(&info), host.to_str().ok());
                 go_on(Some(session))
             })
@@ -273,7 +283,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_mail(move |cx, _args| {
             let state = s2.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                let session = session_of(&mut cx.data, &state);
                 session.mail(state.directory());
                 go_on(Some(session))
             })
@@ -283,7 +293,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
             Box::pin(async move {
                 let address = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
                 let queue_id = macro_value(cx, "i");
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                let session = session_of(&mut cx.data, &state);
                 if queue_id.is_some() {
                     session.queue_id = queue_id;
                 }
@@ -300,7 +310,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_header(move |cx, name, value| {
             let state = s4.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                let session = session_of(&mut cx.data, &state);
                 session.header(name.to_bytes(), value.to_bytes());
                 go_on(Some(session))
             })
@@ -309,7 +319,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
         .on_body(move |cx, chunk| {
             let state = s5.clone();
             Box::pin(async move {
-                let session = cx.data.get_or_insert_with(|| Session::new(state.settings.clone(), state.directory()));
+                let session = session_of(&mut cx.data, &state);
                 session.body(&chunk);
                 go_on(Some(session))
             })
@@ -343,7 +353,7 @@ fn negotiate(cx: &mut NegotiateContext<Session>, offered: ProtoOpts, state: &Mil
         cx.requested_opts |= QUIET_STAGES;
     }
     // the connection's session starts here, so the stages know whether to answer
-    let mut session = Session::new(state.settings.clone(), state.directory());
+    let mut session = state.new_session();
     session.quiet = quiet;
     cx.data = Some(session);
     Status::Continue

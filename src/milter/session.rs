@@ -130,12 +130,9 @@ impl Session {
         }
         line.extend_from_slice(b"\r\n");
         self.append(&line);
-        let is_kept = |n: &[u8]| n.len() >= 6 && n[..6].eq_ignore_ascii_case(b"x-spam") || n.eq_ignore_ascii_case(b"subject");
-        if is_kept(name) {
-            let mut value = value;
-            if value.len() > MAX_KEPT_VALUE {
-                value = &value[..MAX_KEPT_VALUE];
-            }
+        let spam_header = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"x-spam"));
+        if spam_header || name.eq_ignore_ascii_case(b"subject") {
+            let value = &value[..value.len().min(MAX_KEPT_VALUE)];
             self.headers.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
         }
     }

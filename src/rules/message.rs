@@ -80,9 +80,6 @@ pub struct MessageView {
     /// The `originating_ip_headers` setting; the engine fills it in before the first rule runs.
     pub originating_ip_headers: Vec<String>,
     relays: OnceLock<super::relays::Relays>,
-    /// Date minus the closest Received time (`check_for_shifted_date`): about ten rules ask for
-    /// it, and it parses every Received header, so each message computes it once.
-    pub(crate) date_diff: OnceLock<i64>,
     /// What several evals derive from this message, derived once.
     pub(crate) eval_memo: super::evals::Memo,
     /// Header values by the rule set's request slots (`RuleSet::score` sets the requests; a
@@ -526,7 +523,6 @@ impl MessageView {
             html_parts: OnceLock::new(),
             originating_ip_headers: Vec::new(),
             relays: OnceLock::new(),
-            date_diff: OnceLock::new(),
             eval_memo: super::evals::Memo::default(),
             header_cache: HeaderCache::default(),
             uri_context: std::sync::Arc::default(),

@@ -20,7 +20,7 @@ pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
 pub(super) fn run(function: &str, args: &[String], view: &MessageView, _set: &RuleSet) -> Option<bool> {
     Some(match function {
         "check_for_shifted_date" => {
-            let diff = *view.date_diff.get_or_init(|| date_diff(view)) as f64;
+            let diff = *view.eval_memo.date_diff.get_or_init(|| date_diff(view)) as f64;
             let within = |a: &String, f: &dyn Fn(f64) -> bool| a == "undef" || a.parse::<f64>().is_ok_and(|h| f(h * 3600.0));
             within(&args[0], &|min| diff >= min) && within(&args[1], &|max| diff < max)
         }

@@ -152,6 +152,9 @@ pub struct Memo {
     text_stats: std::sync::OnceLock<mime::TextStats>,
     /// The Hotmail verdict two rules read.
     hotmail: std::sync::OnceLock<Option<relays::Hotmail>>,
+    /// Date minus the closest Received time (`check_for_shifted_date`): about ten rules ask for
+    /// it, and it parses every Received header.
+    date_diff: std::sync::OnceLock<i64>,
 }
 
 /// Test helper: whether `function(args)` hits a made-up message as a `body` rule.
