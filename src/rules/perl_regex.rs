@@ -201,8 +201,10 @@ impl Matcher {
                 // every match of the pattern is a gate match starting at the same place, so no
                 // match starts before the gate's first one: PCRE2 starts there (lookbehind still
                 // sees the bytes before it)
-                let Some(start) = gate.map_or(Some(0), |g| g.find(hay).map(|m| m.start())) else { return false };
-                b.compiled().is_ok_and(|r| r.is_match_at(hay, start).unwrap_or(false))
+                if gate.is_some_and(|g| !g.is_match(hay)) {
+                    return false;
+                }
+                b.compiled().is_ok_and(|r| r.is_match(hay).unwrap_or(false))
             }
         }
     }

@@ -115,14 +115,17 @@ fn run(s: &[u8], at: usize, max: usize, ok: impl Fn(u8) -> bool) -> usize {
 /// `_tbirdurire` alternative 1: `https?://`, `ftp://`, `www\d{0,2}.` or `ftp.` and the rest.
 fn match_known_scheme(s: &[u8], p: usize) -> Option<usize> {
     let rest = &s[p..];
-    let lower = |n: usize| rest.iter().take(n).map(u8::to_ascii_lowercase).collect::<Vec<u8>>();
-    let prefix = if lower(7) == b"http://" {
+    // called at every word boundary of every rendered line: compared in place, no copies
+    let starts = |prefix: &[u8]| rest.get(..prefix.len()).is_some_and(|r| r.eq_ignore_ascii_case(prefix));
+    let prefix = if starts(b"http://") {
         7
-    } else if lower(8) == b"https://" || lower(6) == b"ftp://" {
-        if lower(6) == b"ftp://" { 6 } else { 8 }
-    } else if lower(4) == b"ftp." {
+    } else if starts(b"https://") {
+        8
+    } else if starts(b"ftp://") {
+        6
+    } else if starts(b"ftp.") {
         4
-    } else if lower(3) == b"www" {
+    } else if starts(b"www") {
         let digits = run(s, p + 3, 2, |b| b.is_ascii_digit());
         if s.get(p + 3 + digits) == Some(&b'.') { 4 + digits } else { return None }
     } else {
