@@ -103,9 +103,10 @@ pub struct Matcher {
     fast: OnceLock<Option<regex::bytes::Regex>>,
     /// For a pattern that needs lookaround or backreferences: PCRE2. Its gate (`fast`, the same
     /// pattern with those removed) matches a superset of what the pattern matches, so where the
-    /// gate does not match PCRE2 does not run, and where it does PCRE2 starts at the gate's first
-    /// match. Measured with PCRE2's JIT: without the gate, scoring the milter benchmark's
-    /// messages took 16% more instructions.
+    /// gate does not match PCRE2 does not run. Measured with PCRE2's JIT: without the gate,
+    /// scoring the milter benchmark's messages took 16% more instructions. The gate only answers
+    /// yes or no: finding where its first match starts (to start PCRE2 there) needs a reverse
+    /// scan, which for the large header patterns (`__TO_EQ_FROM_1`) cost more than PCRE2 itself.
     backtrack: Option<Backtracking>,
     /// Literals one of which every match contains (see `prefilter`), taken from the tree parsed
     /// here at load; None when the pattern has no usable set.
@@ -198,9 +199,7 @@ impl Matcher {
             (None, Some(r)) => r.is_match(hay),
             (None, None) => false,
             (Some(b), gate) => {
-                // every match of the pattern is a gate match starting at the same place, so no
-                // match starts before the gate's first one: PCRE2 starts there (lookbehind still
-                // sees the bytes before it)
+                // every match of the pattern is a gate match: no gate match, no match
                 if gate.is_some_and(|g| !g.is_match(hay)) {
                     return false;
                 }
