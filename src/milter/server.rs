@@ -243,7 +243,8 @@ fn macro_value<T: Send>(cx: &Context<T>, name: &str) -> Option<String> {
 
 /// The stages whose answer is always "continue", declared no-reply when the MTA offers that
 /// (Postfix does): the MTA then does not wait for a round trip after every header and body chunk,
-/// most of its side of a milter conversation. RCPT (which may defer) and end of message answer.
+/// most of its side of a milter conversation. End of message answers; RCPT answers only when
+/// it may defer (see `negotiate`).
 const QUIET_STAGES: ProtoOpts = ProtoOpts::NOREPLY_CONNECT
     .union(ProtoOpts::NOREPLY_HELO)
     .union(ProtoOpts::NOREPLY_MAIL)
@@ -298,6 +299,7 @@ fn callbacks(state: Arc<MilterState>) -> Callbacks<Session> {
                     session.queue_id = queue_id;
                 }
                 match session.rcpt(&address) {
+                    RcptAnswer::Continue if session.quiet_rcpt => Status::Noreply,
                     RcptAnswer::Continue => Status::Continue,
                     RcptAnswer::DeferDifferentPolicy => {
                         let _ = cx.reply.set_error_reply("452", Some("4.5.3"), ["this recipient has a different spam policy: send it in a separate transaction"]);
@@ -352,9 +354,16 @@ fn negotiate(cx: &mut NegotiateContext<Session>, offered: ProtoOpts, state: &Mil
     if quiet {
         cx.requested_opts |= QUIET_STAGES;
     }
+    // RCPT answers only to defer a recipient with a different policy; otherwise the MTA need not
+    // wait for it (Postfix's smtpd otherwise waits a round trip per recipient before its 250)
+    let quiet_rcpt = !state.settings.one_policy_per_transaction && offered.contains(ProtoOpts::NOREPLY_RCPT);
+    if quiet_rcpt {
+        cx.requested_opts |= ProtoOpts::NOREPLY_RCPT;
+    }
     // the connection's session starts here, so the stages know whether to answer
     let mut session = state.new_session();
     session.quiet = quiet;
+    session.quiet_rcpt = quiet_rcpt;
     cx.data = Some(session);
     Status::Continue
 }

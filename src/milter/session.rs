@@ -56,6 +56,9 @@ pub struct Session {
     /// The MTA agreed not to wait for answers to the stages that always continue (see
     /// `server::QUIET_STAGES`): those must then answer `Noreply`.
     pub quiet: bool,
+    /// RCPT is quiet too: the MTA agreed not to wait for its answer, which is always "continue"
+    /// unless recipients with differing policies are deferred (`one_policy_per_transaction`).
+    pub quiet_rcpt: bool,
 }
 
 impl Session {
@@ -71,6 +74,7 @@ impl Session {
             message: Vec::new(),
             body_started: false,
             quiet: false,
+            quiet_rcpt: false,
             size: 0,
             oversized: false,
         }

@@ -8,7 +8,7 @@ use super::header_slots::{HeaderRequests, HeaderSlot, MimeHeaderSlot};
 use super::message::MessageView;
 use super::parse::{self, DefKind, Environment, IncludeLoader, RawConfig};
 use super::perl_regex::{self, Matcher};
-use super::prefilter::{Candidates, RulePrefilter};
+use super::prefilter::{Candidates, Half, RulePrefilter};
 use super::scoring_pool::ScoringPool;
 use super::split_scoring::SplitScoring;
 use super::{Diagnostic, Location, Severity};
@@ -166,6 +166,14 @@ pub(super) struct RuleInputs {
     /// Those lines, made by the first rule that needs them (on whichever thread runs it).
     rewritten_body: std::sync::OnceLock<Vec<Vec<u8>>>,
     truncated: bool,
+}
+
+impl RuleInputs {
+    /// Runs one half of the literal prefilter now (see `prefilter::Half`), unless it ran: a
+    /// scoring shared with a helper makes one half on each thread before counting rules.
+    pub(super) fn prefilter(&self, set: &RuleSet, half: Half) {
+        self.candidates.prepare(half, &set.prefilter, &self.view);
+    }
 }
 
 /// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta).
@@ -386,7 +394,7 @@ impl RuleSet {
         view.use_header_requests(std::sync::Arc::clone(&self.header_requests));
         view.originating_ip_headers.clone_from(&self.raw.originating_ip_headers);
         let score_set = if facts.network_checked { 1 } else { 0 };
-        let candidates = self.prefilter.candidates(&view);
+        let candidates = self.prefilter.candidates();
         // body rules from this priority on see the lines FreeMail's reply-to check rewrote
         let rewritten_from = self
             .freemail_replyto_checks
@@ -411,10 +419,10 @@ impl RuleSet {
         let rewritten = || inputs.rewritten_body.get_or_init(|| self.address_stripper().scan(view, self).lines);
         let sees_rewritten_body = || inputs.rewritten_from.is_some_and(|p| rule.priority >= p);
         match &rule.body {
-            RuleBody::Pattern { .. } if !inputs.candidates.possible(i) => 0.0,
+            RuleBody::Pattern { .. } if !inputs.candidates.possible(i, &self.prefilter, view) => 0.0,
             RuleBody::Pattern { target, matcher } => {
                 let body = (matches!(target, Target::Body) && sees_rewritten_body()).then(rewritten);
-                run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i))
+                run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i, &self.prefilter, view))
             }
             RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
             RuleBody::Eval { function, args, pattern } => {

@@ -180,12 +180,54 @@ pub struct RawConfig {
     pub originating_ip_headers: Vec<String>,
     /// `enlist_addrlist (NAME) ...`: each list's lowercased glob patterns with their anchored,
     /// compiled form, in the order they were added.
-    pub addr_lists: HashMap<String, Vec<(String, regex::Regex)>>,
+    pub addr_lists: HashMap<String, GlobList>,
     /// `welcomelist_from_rcvd` and `def_welcomelist_from_rcvd`: per list, each address glob with
     /// the relay domains (or `[IP]`s) it must arrive through.
     pub rcvd_lists: HashMap<String, Vec<RcvdListEntry>>,
     pub required_score: Option<f64>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One named list of lowercased globs (addresses, or subject patterns), in the order added, each
+/// with its compiled form; checked as one pattern over the whole list, made on first use (a
+/// list like `enlist_addrlist (BANKS)` is dozens of globs, each its own search before).
+#[derive(Debug, Clone, Default)]
+pub struct GlobList {
+    entries: Vec<(String, regex::Regex)>,
+    any: std::sync::OnceLock<Option<regex::Regex>>,
+}
+
+impl GlobList {
+    /// Adds `key` (or moves it last), compiled as `re`.
+    fn set(&mut self, key: String, re: regex::Regex) {
+        self.remove(&key);
+        self.entries.push((key, re));
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| k != key);
+        self.any = std::sync::OnceLock::new();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// `text` (already lowercased) is one of the keys or matches one of the globs.
+    pub fn matches(&self, text: &str) -> bool {
+        if self.entries.iter().any(|(key, _)| key == text) {
+            return true;
+        }
+        let any = self.any.get_or_init(|| {
+            let alternatives: Vec<String> = self.entries.iter().map(|(_, re)| format!("(?:{})", re.as_str())).collect();
+            regex::Regex::new(&alternatives.join("|")).ok()
+        });
+        match any {
+            Some(any) => any.is_match(text),
+            // too big as one pattern: glob by glob
+            None => self.entries.iter().any(|(_, re)| re.is_match(text)),
+        }
+    }
 }
 
 /// One `welcomelist_from_rcvd` address: its glob, compiled, and the relays that vouch for it.
@@ -453,9 +495,11 @@ impl RawConfig {
                 let list = key.trim_start_matches("un").replace("whitelist", "welcomelist").replace("blacklist", "blocklist");
                 let entries = self.addr_lists.entry(list).or_default();
                 for addr in value.split_whitespace().map(str::to_lowercase) {
-                    entries.retain(|(a, _)| *a != addr);
-                    if !remove {
-                        entries.push((addr.clone(), addr_glob(&addr)));
+                    if remove {
+                        entries.remove(&addr);
+                    } else {
+                        let glob = addr_glob(&addr);
+                        entries.set(addr, glob);
                     }
                 }
             }
@@ -472,9 +516,7 @@ impl RawConfig {
                         c => re.push_str(&regex::escape(&c.to_string())),
                     }
                 }
-                let entries = self.addr_lists.entry(list).or_default();
-                entries.retain(|(a, _)| *a != value);
-                entries.push((value, regex::Regex::new(&re).expect("escaped glob is a valid regex")));
+                self.addr_lists.entry(list).or_default().set(value, regex::Regex::new(&re).expect("escaped glob is a valid regex"));
             }
             "welcomelist_from_rcvd" | "whitelist_from_rcvd" | "def_welcomelist_from_rcvd" | "def_whitelist_from_rcvd" => match value.split_whitespace().collect::<Vec<_>>()[..] {
                 [addr, domain] => {
@@ -500,8 +542,8 @@ impl RawConfig {
                 Some((list, addrs)) if !list.is_empty() && addrs.starts_with(char::is_whitespace) => {
                     let entries = self.addr_lists.entry(list.to_string()).or_default();
                     for addr in addrs.split_whitespace().map(str::to_lowercase) {
-                        entries.retain(|(a, _)| *a != addr);
-                        entries.push((addr.clone(), addr_glob(&addr)));
+                        let glob = addr_glob(&addr);
+                        entries.set(addr, glob);
                     }
                 }
                 _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs (LISTNAME) and addresses: {value}")),
@@ -659,6 +701,28 @@ mod tests {
         let mut c = RawConfig::default();
         c.parse_source("t.cf", text, &Environment::spamassassin_4_0_1(), &|_, _| Err("no includes".into()), 0);
         c
+    }
+
+    #[test]
+    fn address_lists_match_keys_and_globs_as_one_pattern() {
+        let c = parse(
+            "enlist_addrlist (BANKS) *@bank.example billing@*.pay.example\nenlist_addrlist (BANKS) x(y@odd.example\n\
+             welcomelist_from friend@example.org *@trusted.example\nunwelcomelist_from *@trusted.example\n\
+             blocklist_subject buy * now\n",
+        );
+        let banks = &c.addr_lists["BANKS"];
+        assert!(banks.matches("alerts@bank.example"));
+        assert!(banks.matches("billing@eu.pay.example"));
+        assert!(!banks.matches("alerts@bank.example.evil"), "anchored at both ends");
+        assert!(!banks.matches("billing@pay.example"));
+        // SpamAssassin turns `(` into `_` in the glob; the key itself still matches as written
+        assert!(banks.matches("x(y@odd.example"));
+        assert!(banks.matches("x_y@odd.example"));
+        let welcome = &c.addr_lists["welcomelist_from"];
+        assert!(welcome.matches("friend@example.org"));
+        assert!(!welcome.matches("someone@trusted.example"), "removed by unwelcomelist_from");
+        assert!(c.addr_lists["blocklist_subject"].matches("please buy cheap pills now!"));
+        assert!(!c.addr_lists["blocklist_subject"].matches("buy later"));
     }
 
     #[test]

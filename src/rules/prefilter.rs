@@ -18,7 +18,7 @@
 //! nearly every message) is not indexed and always runs, as does any rule the engine does not
 //! hand to an index (unknown targets, negated or `[if-unset]` header tests).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
 
@@ -176,6 +176,12 @@ impl LiteralIndex {
 type RuleLiterals = (usize, Vec<Vec<u8>>);
 
 /// The literal indexes of a rule set, one per haystack a pattern rule reads.
+///
+/// A message's marks are made in two halves (see [`Candidates`]): the body half (rendered and
+/// raw body lines, URIs: it renders HTML and finds URIs in text) and the header half (the full
+/// message and each header request: it answers the header requests, parsing Received headers).
+/// They cost about the same, so a scoring shared with a helper thread makes one half on each
+/// thread; a scoring alone makes each when its first rule needs it.
 #[derive(Debug, Default)]
 pub struct RulePrefilter {
     body: Option<LiteralIndex>,
@@ -184,12 +190,17 @@ pub struct RulePrefilter {
     uri: Option<LiteralIndex>,
     /// Header tests by request (`From:addr`), each request's value scanned once.
     headers: Vec<(HeaderSlot, LiteralIndex)>,
-    /// Per rule: true when no index decides about it (it always runs).
-    unindexed: Vec<bool>,
-    /// Per rule: true when it is in the body, raw body or URI index (its candidate lines, or
-    /// URIs, are known). Shared with each message's `Candidates`, which may outlive a borrow of
-    /// the rule set (a scoring split across threads owns its inputs).
-    by_line: Arc<[bool]>,
+    /// Per rule: which half of the marks decides whether it runs, if any.
+    half_of: Arc<[Option<Half>]>,
+}
+
+/// The two halves of a message's marks: made separately, on whichever thread needs one first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// Body, raw body and URI indexes: their rules also learn which lines (or URIs) to try.
+    Body,
+    /// The full-message and header indexes.
+    Headers,
 }
 
 impl RulePrefilter {
@@ -223,78 +234,106 @@ impl RulePrefilter {
             full: LiteralIndex::build(full),
             uri: LiteralIndex::build(uri),
             headers: headers.into_iter().filter_map(|(r, l)| Some((r, LiteralIndex::build(l)?))).collect(),
-            unindexed: vec![true; rules.len()],
-            by_line: Arc::from(Vec::new()),
+            half_of: Arc::from(Vec::new()),
         };
-        let indexed: Vec<usize> = out.indexes().flat_map(LiteralIndex::rules).collect();
-        for i in indexed {
-            out.unindexed[i] = false;
-        }
-        let mut by_line = vec![false; rules.len()];
+        let mut half_of = vec![None; rules.len()];
         for i in out.body.iter().chain(&out.raw_body).chain(&out.uri).flat_map(LiteralIndex::rules) {
-            by_line[i] = true;
+            half_of[i] = Some(Half::Body);
         }
-        out.by_line = Arc::from(by_line);
+        for i in out.full.iter().chain(out.headers.iter().map(|(_, l)| l)).flat_map(LiteralIndex::rules) {
+            half_of[i] = Some(Half::Headers);
+        }
+        out.half_of = Arc::from(half_of);
         out
     }
 
-    fn indexes(&self) -> impl Iterator<Item = &LiteralIndex> {
-        self.body.iter().chain(&self.raw_body).chain(&self.full).chain(&self.uri).chain(self.headers.iter().map(|(_, l)| l))
+    /// A message's candidates: nothing scanned yet (each half is made on first use).
+    pub fn candidates(&self) -> Candidates {
+        Candidates { half_of: Arc::clone(&self.half_of), body: OnceLock::new(), headers: OnceLock::new() }
     }
 
-    /// Which rules can match this message, and on which body lines (or URIs).
-    pub fn candidates(&self, view: &MessageView) -> Candidates {
-        let mut possible = self.unindexed.clone();
-        let mut lines = Vec::new();
+    fn body_marks(&self, view: &MessageView) -> Marks {
+        let mut marks = Marks { possible: vec![false; self.half_of.len()], lines: Vec::new() };
         if let Some(idx) = &self.body {
-            idx.mark(view.rendered_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+            idx.mark(view.rendered_body().iter().map(Vec::as_slice), &mut marks.possible, Some(&mut marks.lines));
         }
         if let Some(idx) = &self.raw_body {
-            idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+            idx.mark(view.decoded_body().iter().map(Vec::as_slice), &mut marks.possible, Some(&mut marks.lines));
         }
         if let Some(idx) = &self.uri {
-            idx.mark(view.uris().iter().map(Vec::as_slice), &mut possible, Some(&mut lines));
+            idx.mark(view.uris().iter().map(Vec::as_slice), &mut marks.possible, Some(&mut marks.lines));
         }
+        marks.lines.sort_unstable();
+        marks.lines.dedup();
+        marks
+    }
+
+    fn header_marks(&self, view: &MessageView) -> Marks {
+        let mut marks = Marks { possible: vec![false; self.half_of.len()], lines: Vec::new() };
         if let Some(idx) = &self.full {
-            idx.mark([view.full.as_slice()], &mut possible, None);
+            idx.mark([view.full.as_slice()], &mut marks.possible, None);
         }
         for (slot, idx) in &self.headers {
             if let Some(value) = view.header(*slot) {
-                idx.mark([value], &mut possible, None);
+                idx.mark([value], &mut marks.possible, None);
             }
         }
-        lines.sort_unstable();
-        lines.dedup();
-        Candidates { by_line: Arc::clone(&self.by_line), possible, lines }
+        marks
     }
 }
 
-/// What the prefilter left to run for one message.
+/// What the prefilter leaves to run for one message, each half made on first use (by whichever
+/// thread asks first; another asking meanwhile waits for it rather than scanning twice).
 #[derive(Debug)]
 pub struct Candidates {
-    by_line: Arc<[bool]>,
+    half_of: Arc<[Option<Half>]>,
+    body: OnceLock<Marks>,
+    headers: OnceLock<Marks>,
+}
+
+/// One half's marks.
+#[derive(Debug)]
+struct Marks {
+    /// Per rule: one of its literals occurs (meaningful for this half's rules only).
     possible: Vec<bool>,
     /// (rule, line) for every body or raw body line (or URI) holding one of the rule's literals,
-    /// sorted.
+    /// sorted. Empty in the header half.
     lines: Vec<(u32, u32)>,
 }
 
 impl Candidates {
+    /// Makes `half` now, unless made already: a helper thread makes one half while the caller
+    /// makes the other.
+    pub fn prepare(&self, half: Half, prefilter: &RulePrefilter, view: &MessageView) {
+        self.marks(half, prefilter, view);
+    }
+
+    fn marks(&self, half: Half, prefilter: &RulePrefilter, view: &MessageView) -> &Marks {
+        match half {
+            Half::Body => self.body.get_or_init(|| prefilter.body_marks(view)),
+            Half::Headers => self.headers.get_or_init(|| prefilter.header_marks(view)),
+        }
+    }
+
     /// False when the rule cannot match this message (its pattern need not run).
-    pub fn possible(&self, rule: usize) -> bool {
-        self.possible[rule]
+    pub fn possible(&self, rule: usize, prefilter: &RulePrefilter, view: &MessageView) -> bool {
+        match self.half_of[rule] {
+            None => true,
+            Some(half) => self.marks(half, prefilter, view).possible[rule],
+        }
     }
 
     /// For a rule indexed over body or raw body lines (or URIs): the only ones it can match. None when
     /// every line must be tried.
-    pub fn lines(&self, rule: usize) -> Option<impl Iterator<Item = usize> + '_> {
-        if !self.by_line[rule] {
+    pub fn lines(&self, rule: usize, prefilter: &RulePrefilter, view: &MessageView) -> Option<impl Iterator<Item = usize> + '_> {
+        if self.half_of[rule] != Some(Half::Body) {
             return None;
         }
+        let lines = &self.marks(Half::Body, prefilter, view).lines;
         let r = rule as u32;
-        let start = self.lines.partition_point(|&(x, _)| x < r);
-        let end = self.lines.partition_point(|&(x, _)| x <= r);
-        Some(self.lines[start..end].iter().map(|&(_, l)| l as usize))
+        let start = lines.partition_point(|&(x, _)| x < r);
+        let end = lines.partition_point(|&(x, _)| x <= r);
+        Some(lines[start..end].iter().map(|&(_, l)| l as usize))
     }
 }
 

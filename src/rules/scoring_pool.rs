@@ -16,9 +16,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 
-/// Helpers per machine at most: the caller parses the message and runs the prefilter on its
-/// own before any rule can be shared, so past a few threads the remaining rule work is too
-/// small to gain from more (and the other cores are scoring other messages).
+/// Helpers per machine at most: the caller parses the message on its own and the prefilter
+/// splits in two halves only, so past a few threads the remaining rule work is too small to
+/// gain from more (and the other cores are scoring other messages).
 const MAX_HELPERS: usize = 3;
 
 /// Work a scoring shares: `help` claims and does parts of it until none is left, and returns

@@ -1,5 +1,9 @@
 //! One message's rules counted on several threads: the caller and the pool's idle helpers.
 //!
+//! First the literal prefilter, in its two halves (`prefilter::Half`): the caller makes the
+//! body half while a helper makes the header half, so a helper's wake-up overlaps work rather
+//! than waiting for it. Then the rules.
+//!
 //! Every non-meta rule reads only the message (`RuleSet::count_rule`: no eval reads another
 //! rule's result, and FreeMail's body rewrite depends only on priorities), so the rules can be
 //! counted in any order. They are cut into chunks of `RULES_PER_CLOCK_READ` consecutive rules that
@@ -31,6 +35,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use super::engine::{RuleInputs, RuleSet, RULES_PER_CLOCK_READ};
+use super::prefilter::Half;
 use super::scoring_pool::{Scoring, SharedWork};
 
 pub(super) struct SplitScoring {
@@ -77,6 +82,9 @@ impl SplitScoring {
         });
         let work: Arc<dyn SharedWork> = split.clone();
         scoring.share(&work);
+        // the prefilter's halves cost about the same: the body half here while a helper makes
+        // the header half (or, if none has started yet, the first rule that needs it does)
+        split.inputs.prefilter(&split.rules, Half::Body);
         split.work_from(End::Front);
         let mut progress = split.progress.lock().unwrap_or_else(PoisonError::into_inner);
         while progress.chunks_done < split.chunks {
@@ -96,6 +104,11 @@ impl SplitScoring {
             return None;
         }
         Some(split.counts.iter().map(|c| f64::from_bits(c.load(Ordering::Relaxed))).collect())
+    }
+
+    fn has_unclaimed(&self) -> bool {
+        let unclaimed = self.unclaimed.load(Ordering::Relaxed);
+        unclaimed & u64::from(u32::MAX) < unclaimed >> 32
     }
 
     /// Claims the next unclaimed chunk from `end`; `None` when every chunk is claimed.
@@ -158,6 +171,12 @@ enum End {
 
 impl SharedWork for SplitScoring {
     fn help(&self) {
+        // Work picked up after the caller claimed every chunk has nothing left worth making.
+        // A panic in the prefilter leaves its half unmade; the caller then makes it on its own
+        // thread and fails there, as it would alone.
+        if self.has_unclaimed() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.inputs.prefilter(&self.rules, Half::Headers)));
+        }
         self.work_from(End::Back);
     }
 }

@@ -6,7 +6,7 @@ use core::net::IpAddr;
 
 use crate::rules::engine::RuleSet;
 use crate::rules::message::MessageView;
-use crate::rules::parse::RcvdListEntry;
+use crate::rules::parse::{GlobList, RcvdListEntry};
 use crate::rules::relays::{Relay, caps, is, re};
 
 pub(super) fn supports(function: &str, args: &[String]) -> Option<bool> {
@@ -52,12 +52,12 @@ pub(super) fn run(function: &str, args: &[String], view: &MessageView, set: &Rul
 }
 
 /// WelcomeListSubject: the lowercased Subject contains one of the list's patterns.
-fn subject_listed(view: &MessageView, list: Option<&Vec<(String, regex::Regex)>>) -> bool {
+fn subject_listed(view: &MessageView, list: Option<&GlobList>) -> bool {
     let subject = String::from_utf8_lossy(&view.get("Subject").unwrap_or_default()).to_lowercase();
-    !subject.is_empty() && list.is_some_and(|l| l.iter().any(|(key, re)| *key == subject || re.is_match(&subject)))
+    !subject.is_empty() && list.is_some_and(|l| l.matches(&subject))
 }
 
-fn to_listed(view: &MessageView, list: Option<&Vec<(String, regex::Regex)>>) -> bool {
+fn to_listed(view: &MessageView, list: Option<&GlobList>) -> bool {
     list.is_some_and(|l| !l.is_empty()) && all_to_addrs(view).iter().any(|a| listed(list, a))
 }
 
@@ -117,9 +117,8 @@ fn is_fqdn_valid(host: &str) -> bool {
 }
 
 /// `_check_welcomelist`: the address, lowercased, is a list key or matches one of its globs.
-fn listed(list: Option<&Vec<(String, regex::Regex)>>, addr: &str) -> bool {
-    let addr = addr.to_lowercase();
-    list.is_some_and(|l| l.iter().any(|(key, re)| *key == addr || re.is_match(&addr)))
+fn listed(list: Option<&GlobList>, addr: &str) -> bool {
+    list.is_some_and(|l| l.matches(&addr.to_lowercase()))
 }
 
 /// `_check_welcomelist_rcvd` (the hit half): a listed address that came through one of its

@@ -153,7 +153,7 @@ async fn send(conn: &mut TestConnection, rcpts: &[&str], headers: &[(&str, &str)
     assert_eq!(conn.mail(["<sender@outside.example>"]).await.unwrap(), Status::Noreply);
     for r in rcpts {
         conn.macros(MacroStage::Rcpt, [("i", "4QUEUEID")]).await.unwrap();
-        assert_eq!(conn.rcpt([format!("<{r}>")]).await.unwrap(), Status::Continue, "rcpt {r}");
+        assert_eq!(conn.rcpt([format!("<{r}>")]).await.unwrap(), Status::Noreply, "rcpt {r}");
     }
     assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     for (n, v) in headers {
@@ -295,6 +295,19 @@ async fn recipients_with_different_policies_decide_only_together() {
     assert_eq!(status, Status::Continue);
 }
 
+/// RCPT always continues unless recipients with a different policy are deferred: the MTA is
+/// then told not to wait for its answer (Postfix's smtpd would wait a round trip per recipient).
+#[tokio::test]
+async fn rcpt_is_answered_only_when_it_may_defer() {
+    use indymilter_test::ProtoOpts;
+    let quiet = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
+    let conn = quiet.connect([192, 0, 2, 1]).await;
+    assert!(conn.negotiated_opts().contains(ProtoOpts::NOREPLY_RCPT), "{:?}", conn.negotiated_opts());
+    let deferring = RunningMilter::start(MilterConfig { defer_mixed_policies: true, ..Default::default() }, KeywordScorer::new()).await;
+    let conn = deferring.connect([192, 0, 2, 1]).await;
+    assert!(!conn.negotiated_opts().contains(ProtoOpts::NOREPLY_RCPT), "{:?}", conn.negotiated_opts());
+}
+
 #[tokio::test]
 async fn one_policy_per_transaction_defers_other_policies_with_452() {
     let raw = MilterConfig { defer_mixed_policies: true, ..Default::default() };
@@ -407,7 +420,7 @@ async fn eight_bit_headers_reach_the_scorer_as_sent() {
     let m = RunningMilter::start(MilterConfig::default(), scorer.clone()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     assert_eq!(conn.mail(["<a@sender.example>"]).await.unwrap(), Status::Noreply);
-    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     assert_eq!(conn.header("From", "a@sender.example").await.unwrap(), Status::Noreply);
     assert_eq!(conn.header("Subject", c"Gr\xfc\xdfe\n\tagain").await.unwrap(), Status::Noreply);
@@ -424,7 +437,7 @@ async fn eight_bit_subject_is_tagged_with_its_bytes_kept() {
     let m = RunningMilter::start(MilterConfig::default(), KeywordScorer::new()).await;
     let mut conn = m.connect([192, 0, 2, 1]).await;
     assert_eq!(conn.mail(["<a@sender.example>"]).await.unwrap(), Status::Noreply);
-    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     assert_eq!(conn.header("Subject", c"Gr\xfc\xdfe").await.unwrap(), Status::Noreply);
     assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
@@ -623,9 +636,9 @@ async fn hostile_input_gets_answers_not_crashes() {
     let mut conn = m.connect([192, 0, 2, 1]).await;
     // Recipients without brackets, empty, or not addresses: resolved to the server default.
     assert_eq!(conn.mail(["<>"]).await.unwrap(), Status::Noreply);
-    assert_eq!(conn.rcpt(["strict@example.org"]).await.unwrap(), Status::Continue);
-    assert_eq!(conn.rcpt(["<>"]).await.unwrap(), Status::Continue);
-    assert_eq!(conn.rcpt(["<@@@>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["strict@example.org"]).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.rcpt(["<>"]).await.unwrap(), Status::Noreply);
+    assert_eq!(conn.rcpt(["<@@@>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     // Non-UTF-8 bytes, a huge Subject, thousands of forged headers.
     assert_eq!(conn.header(std::ffi::CString::new(&b"X-Spam-\xff"[..]).unwrap(), std::ffi::CString::new(&b"\xfe\xfd"[..]).unwrap()).await.unwrap(), Status::Noreply);
@@ -643,7 +656,7 @@ async fn hostile_input_gets_answers_not_crashes() {
     assert!(added(&actions.actions).iter().any(|(n, _)| n == "X-Mailward-Scan"));
     // A message with no header at all and an empty body.
     assert_eq!(conn.mail(["<a@b.example>"]).await.unwrap(), Status::Noreply);
-    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Continue);
+    assert_eq!(conn.rcpt(["<lax@example.org>"]).await.unwrap(), Status::Noreply);
     assert_eq!(conn.data().await.unwrap(), Status::Noreply);
     assert_eq!(conn.eoh().await.unwrap(), Status::Noreply);
     let (_, status) = conn.eom().await.unwrap();
