@@ -6,8 +6,8 @@
 //!
 //! Every non-meta rule reads only the message (`RuleSet::count_rule`: no eval reads another
 //! rule's result, and FreeMail's body rewrite depends only on priorities), so the rules can be
-//! counted in any order. They are cut into chunks of `RULES_PER_CLOCK_READ` consecutive rules that
-//! threads claim one at a time: rule costs are very uneven (a few backtracking patterns cost as
+//! counted in any order. Those that may count (`RuleSet::countable`) are cut into chunks of
+//! `RULES_PER_CLOCK_READ` consecutive rules that threads claim one at a time: rule costs are very uneven (a few backtracking patterns cost as
 //! much as hundreds of others), and claiming small chunks lets whichever thread is free take the
 //! next one, where halves fixed in advance would leave one core waiting for the other. The caller
 //! claims from the first chunk on and helpers from the last one back, until they meet: each rule
@@ -68,7 +68,8 @@ impl SplitScoring {
     /// Counts every rule of `inputs` with the helpers `scoring` may ask for; `None` once
     /// `deadline` has passed. Returns the counts in rule order, as a sequential scoring would.
     pub(super) fn run(rules: Arc<RuleSet>, inputs: RuleInputs, deadline: Option<Instant>, scoring: &Scoring<'_>) -> Option<Vec<f64>> {
-        let n = rules.rules.len();
+        let n = rules.countable(inputs.score_set()).len();
+        let rule_count = rules.rules.len();
         let split = Arc::new(SplitScoring {
             rules,
             inputs,
@@ -76,7 +77,7 @@ impl SplitScoring {
             unclaimed: AtomicU64::new((n.div_ceil(RULES_PER_CLOCK_READ) as u64) << 32),
             chunks: n.div_ceil(RULES_PER_CLOCK_READ),
             stopped: AtomicBool::new(false),
-            counts: (0..n).map(|_| AtomicU64::new(0f64.to_bits())).collect(),
+            counts: (0..rule_count).map(|_| AtomicU64::new(0f64.to_bits())).collect(),
             progress: Mutex::new(Progress::default()),
             all_done: Condvar::new(),
         });
@@ -153,7 +154,9 @@ impl SplitScoring {
 
     fn count_chunk(&self, chunk: usize) {
         let start = chunk * RULES_PER_CLOCK_READ;
-        for i in start..(start + RULES_PER_CLOCK_READ).min(self.counts.len()) {
+        let countable = self.rules.countable(self.inputs.score_set());
+        for &i in &countable[start..(start + RULES_PER_CLOCK_READ).min(countable.len())] {
+            let i = i as usize;
             let count = self.rules.count_rule(i, &self.inputs);
             if count != 0.0 {
                 self.counts[i].store(count.to_bits(), Ordering::Relaxed);
