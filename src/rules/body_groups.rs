@@ -184,6 +184,25 @@ mod tests {
     }
 
     #[test]
+    fn a_group_that_does_not_build_leaves_its_members_to_their_own_regexes() {
+        // the largest repetition a group of one builds, bisected; three fifths of it builds alone
+        // but not twice in one group
+        let pattern = |n: usize| format!("(?:[a-z][0-9]){{{n}}}");
+        let (mut fits, mut too_big) = (1, 1 << 22);
+        while fits + 1 < too_big {
+            let mid = (fits + too_big) / 2;
+            if Group::build(&[&pattern(mid)]).is_some() { fits = mid } else { too_big = mid }
+        }
+        let big = pattern(fits * 3 / 5);
+        assert!(Group::build(&[&big]).is_some());
+        assert!(Group::build(&[&big, &big]).is_none());
+        let (set, _) = RuleSet::from_text("t.cf", &format!("body BIG1 /{big}/\nbody BIG2 /{big}/\n"));
+        let groups = BodyGroups::build(&set.rules);
+        assert!(groups.groups.is_empty());
+        assert!(groups.matching_lines(set.index["BIG1"], &groups.start(), &[b"a1".to_vec()]).is_none());
+    }
+
+    #[test]
     fn scoring_with_groups_equals_scoring_without() {
         let with = rule_set();
         let mut without = rule_set();
