@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::body_groups::{BodyGroups, GroupMatches};
 use super::evals::freemail_body::{AddressStripper, ReplyToCheck};
 use super::expr::{self, Expr};
 use super::header_slots::{HeaderRequests, HeaderSlot, MimeHeaderSlot};
@@ -144,6 +145,8 @@ pub struct RuleSet {
     pub raw: RawConfig,
     /// Which pattern rules a message's text rules out before their regexes run.
     prefilter: RulePrefilter,
+    /// The body rules the prefilter cannot filter, matched a group of patterns at a time.
+    pub(super) body_groups: BodyGroups,
     /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
     /// view answers them into per-message slots.
     header_requests: std::sync::Arc<HeaderRequests>,
@@ -163,6 +166,8 @@ pub(super) const RULES_PER_CLOCK_READ: usize = 32;
 pub(super) struct RuleInputs {
     view: MessageView,
     candidates: Candidates,
+    /// The body groups' scans of the rendered lines, each made by the first rule that needs it.
+    body_group_matches: GroupMatches,
     facts: NetworkFacts,
     /// 0 without network tests, 1 with them.
     score_set: usize,
@@ -330,6 +335,7 @@ impl RuleSet {
         let required_score = raw.required_score.unwrap_or(5.0);
         let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
         let prefilter = RulePrefilter::build(&rules);
+        let body_groups = BodyGroups::build(&rules);
         let freemail_replyto_checks = rules
             .iter()
             .enumerate()
@@ -361,6 +367,7 @@ impl RuleSet {
             uri_context,
             raw,
             prefilter,
+            body_groups,
             header_requests,
             countable,
         };
@@ -423,7 +430,8 @@ impl RuleSet {
             .filter(|(i, check)| self.rules[*i].scores[score_set] != 0.0 && check.reads_body(&view, self))
             .map(|(i, _)| self.rules[*i].priority)
             .min();
-        RuleInputs { view, candidates, facts: facts.clone(), score_set, rewritten_from, rewritten_body: std::sync::OnceLock::new(), truncated }
+        let body_group_matches = self.body_groups.start();
+        RuleInputs { view, candidates, body_group_matches, facts: facts.clone(), score_set, rewritten_from, rewritten_body: std::sync::OnceLock::new(), truncated }
     }
 
     /// The rules that may count in score set `set`, in rule order (see `countable`).
@@ -451,7 +459,14 @@ impl RuleSet {
         match &rule.body {
             RuleBody::Pattern { target, matcher } => {
                 let body = (matches!(target, Target::Body) && sees_rewritten_body()).then(rewritten);
-                run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i, &self.prefilter, view))
+                // the groups scanned the rendered lines, not the rewritten ones
+                let grouped = if body.is_none() { self.body_groups.matching_lines(i, &inputs.body_group_matches, view.rendered_body()) } else { None };
+                match grouped {
+                    Some(mut lines) if !matcher.is_backtracking() && !rule.flags.multiple => f64::from(lines.any(|n| !(rule.flags.nosubject && n == 0))),
+                    // the pattern's own regex confirms or counts on the lines where its group says it may match
+                    Some(lines) => run_pattern(rule, target, matcher, view, None, Some(lines)),
+                    None => run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i, &self.prefilter, view)),
+                }
             }
             RuleBody::Exists { slot, negate, .. } => f64::from(view.header(*slot).is_some() != *negate),
             RuleBody::Eval { function, args, pattern } => {

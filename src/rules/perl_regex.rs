@@ -184,6 +184,12 @@ impl Matcher {
         Ok(())
     }
 
+    /// The pattern in `regex` syntax (compiled as `build_fast` compiles it): the pattern itself, or
+    /// a backtracking pattern's gate, which matches wherever the pattern does.
+    pub fn fast_pattern(&self) -> &str {
+        &self.fast_pattern
+    }
+
     /// Lower-case literals one of which (in any ASCII case) every match contains.
     pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
         self.literals.as_deref()
