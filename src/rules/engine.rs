@@ -511,10 +511,13 @@ impl RuleSet {
     }
 
     /// Compiles every pattern still waiting for its first use (patterns compile lazily: see
-    /// `perl_regex::Matcher`) and reports each that does not compile, as `load` reports a syntax
-    /// error. Lint calls it so it finds every error; `serve` calls it in the background after a
-    /// load, so the first messages do not pay for compilation.
+    /// `perl_regex::Matcher`; so do the body rule groups of `body_groups`) and reports each
+    /// pattern that does not compile, as `load` reports a syntax error. Lint calls it so it finds
+    /// every error; `serve` calls it in the background after a load, so the first messages do not
+    /// pay for compilation.
     pub fn compile_now(&self) -> Vec<Diagnostic> {
+        // a group that does not compile is no error: its members run their own regexes
+        self.body_groups.compile_now();
         self.rules
             .iter()
             .filter_map(|r| match &r.body {
