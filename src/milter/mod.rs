@@ -11,6 +11,8 @@
 //! - one recipient's policy never decides for another: headers, subject tag and rejection are
 //!   only what every recipient's policy agrees on (`spam::verdict`); with
 //!   `one_policy_per_transaction` recipients with a different policy are deferred (452 4.5.3);
+//!   without it RCPT is declared no-reply, like every stage before end of message, so the MTA
+//!   waits for one answer per message;
 //! - `X-Spam*` headers from anyone but a trusted relay are deleted before ours are added;
 //! - memory per message is bounded by `max_message_size` (larger messages are passed unscored
 //!   with an `X-Mailward-Scan` header);
