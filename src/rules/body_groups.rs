@@ -29,6 +29,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind, PatternSet};
 
 use super::engine::{Rule, RuleBody, Target};
+use super::split_scoring::made_once;
 
 /// Members per group. A lazy DFA over many patterns has many more states than one over few (one
 /// set over all of SpamAssassin's ~1,300 patterns measured ~70x slower than separate regexes).
@@ -121,7 +122,7 @@ impl BodyGroups {
     pub fn matching_lines<'m>(&self, rule: usize, matches: &'m GroupMatches, lines: &[Vec<u8>]) -> Option<impl Iterator<Item = usize> + 'm> {
         let (g, bit) = self.member.get(rule).copied().flatten()?;
         let group = self.groups[g as usize].compiled()?;
-        let masks = matches.per_group[g as usize].get_or_init(|| group.scan(lines)).as_deref()?;
+        let masks = made_once(&matches.per_group[g as usize], || group.scan(lines)).as_deref()?;
         Some(masks.iter().enumerate().filter(move |(_, m)| *m & (1 << bit) != 0).map(|(n, _)| n))
     }
 }

@@ -24,6 +24,7 @@ use aho_corasick::AhoCorasick;
 
 use super::engine::{Rule, RuleBody, Target};
 use super::header_slots::HeaderSlot;
+use super::split_scoring::made_once;
 use super::message::MessageView;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
@@ -283,7 +284,7 @@ impl RulePrefilter {
 }
 
 /// What the prefilter leaves to run for one message, each half made on first use (by whichever
-/// thread asks first; another asking meanwhile waits for it rather than scanning twice).
+/// thread asks first; another asking meanwhile makes it too rather than wait: `made_once`).
 #[derive(Debug)]
 pub struct Candidates {
     half_of: Arc<[Option<Half>]>,
@@ -310,8 +311,8 @@ impl Candidates {
 
     fn marks(&self, half: Half, prefilter: &RulePrefilter, view: &MessageView) -> &Marks {
         match half {
-            Half::Body => self.body.get_or_init(|| prefilter.body_marks(view)),
-            Half::Headers => self.headers.get_or_init(|| prefilter.header_marks(view)),
+            Half::Body => made_once(&self.body, || prefilter.body_marks(view)),
+            Half::Headers => made_once(&self.headers, || prefilter.header_marks(view)),
         }
     }
 

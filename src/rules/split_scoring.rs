@@ -165,6 +165,20 @@ impl SplitScoring {
     }
 }
 
+/// `cell`'s value, made by `make` if no thread has stored one yet. Unlike `get_or_init`, a thread
+/// never waits for another that is making it: the other thread may have lost its core (to
+/// Postfix, say) and a wait would stall this message behind it; both make it, the first to
+/// finish stores it, the other's copy is dropped. For per-message work that threads of one
+/// scoring share, which is the same whoever makes it.
+pub(super) fn made_once<T>(cell: &std::sync::OnceLock<T>, make: impl FnOnce() -> T) -> &T {
+    if let Some(value) = cell.get() {
+        return value;
+    }
+    let value = make();
+    let _ = cell.set(value);
+    cell.get().expect("set just now, by this thread or another")
+}
+
 /// Which end of the unclaimed chunks a thread takes from.
 #[derive(Clone, Copy)]
 enum End {
