@@ -247,6 +247,27 @@ mod tests {
         assert_eq!(names, ["EARLY_EMAIL", "EITHER", "FULL_FROM", "MANY_WORDS", "SPREAD", "SUBJ", "URI_EX"]);
     }
 
+    /// A thread that finds the work being made by another does not wait for it.
+    #[test]
+    fn made_once_never_waits_for_another_thread() {
+        let cell = std::sync::OnceLock::new();
+        let (started, release) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|s| {
+            let slow = s.spawn(|| {
+                *super::made_once(&cell, || {
+                    started.wait();
+                    // held until the other thread has made and stored its own value
+                    release.wait();
+                    "slow"
+                })
+            });
+            started.wait();
+            assert_eq!(*super::made_once(&cell, || "fast"), "fast");
+            release.wait();
+            assert_eq!(slow.join().unwrap(), "fast", "the first value stored wins for both");
+        });
+    }
+
     #[test]
     fn split_scoring_stops_at_a_passed_deadline_and_the_next_message_is_scored_in_full() {
         let set = rules();
