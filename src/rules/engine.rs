@@ -439,8 +439,9 @@ impl RuleSet {
         &self.countable[set]
     }
 
-    /// Rule `i`'s hit count (0 when it did not hit or does not run). Reads no other rule's
-    /// result (metas run later, in `finish`), so rules can be counted in any order, on any thread.
+    /// Rule `i`'s hit count (0 when it did not hit). `i` is one of `countable(score_set)`: the
+    /// score, network and meta checks were made once at load. Reads no other rule's result (metas
+    /// run later, in `finish`), so rules can be counted in any order, on any thread.
     pub(super) fn count_rule(&self, i: usize, inputs: &RuleInputs) -> f64 {
         let view = &inputs.view;
         // before the rule itself is read: most pattern rules stop here
@@ -448,12 +449,6 @@ impl RuleSet {
             return 0.0;
         }
         let rule = &self.rules[i];
-        if rule.scores[inputs.score_set] == 0.0 {
-            return 0.0;
-        }
-        if rule.flags.net && !inputs.facts.network_checked {
-            return 0.0;
-        }
         let rewritten = || inputs.rewritten_body.get_or_init(|| self.address_stripper().scan(view, self).lines);
         let sees_rewritten_body = || inputs.rewritten_from.is_some_and(|p| rule.priority >= p);
         match &rule.body {
@@ -473,6 +468,7 @@ impl RuleSet {
                 let rewritten_body = (rule.kind == "body" && sees_rewritten_body()).then(|| rewritten().as_slice());
                 super::evals::run(function, args, pattern.as_ref(), &super::evals::EvalText { kind: rule.kind, rewritten_body }, view, self)
             }
+            // never countable
             RuleBody::Meta { .. } => 0.0,
             RuleBody::Unsupported { .. } => f64::from(inputs.facts.hits.iter().any(|h| h == &rule.name)),
         }

@@ -178,8 +178,8 @@ pub struct RawConfig {
     pub redirector_patterns: Vec<(String, Location)>,
     /// Headers whose IP becomes a synthetic oldest relay (`originating_ip_headers`).
     pub originating_ip_headers: Vec<String>,
-    /// `enlist_addrlist (NAME) ...`: each list's lowercased glob patterns with their anchored,
-    /// compiled form, in the order they were added.
+    /// `enlist_addrlist (NAME) ...` and the welcome/block lists of addresses (globs anchored at
+    /// both ends) and of subjects (matched anywhere), by list name.
     pub addr_lists: HashMap<String, GlobList>,
     /// `welcomelist_from_rcvd` and `def_welcomelist_from_rcvd`: per list, each address glob with
     /// the relay domains (or `[IP]`s) it must arrive through.
