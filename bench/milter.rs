@@ -6,8 +6,12 @@
 //!    per-message latency on 1 connection, and throughput on 8 and 64 concurrent connections;
 //! 2. end to end through a private Postfix (smtpd on loopback, mail discarded after the
 //!    queue): Postfix alone, Postfix + mailward's milter, Postfix + spamass-milter + a private
-//!    spamd, each with SMTP clients on 1 and 8 connections. "Added p99" is the p99 of a
-//!    transaction (MAIL FROM to the 250 after DATA) with the milter minus without it.
+//!    spamd, each with SMTP clients on 1 and 8 connections (throughput). One Postfix serves
+//!    both sides: `smtpd_milter_maps` gives the milter to clients from 127.0.0.2 only.
+//! 3. what the milter adds to a transaction (MAIL FROM to the 250 after DATA), paired: one
+//!    client with the milter and one without send the same messages in turn, and the p99 with
+//!    minus the p99 without is taken over the same stretch of time; for a milter that does not
+//!    score and for mailward's.
 //!
 //! Environment: `MAILWARD_BENCH_MESSAGES` (default 2000), `MAILWARD_BENCH_SA_MESSAGES`
 //! (default 200: SpamAssassin is slow), `MAILWARD_BENCH_SKIP_SA=1`.
@@ -158,45 +162,80 @@ async fn smtp_reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> S
     }
 }
 
-async fn smtp_load(label: &str, port: u16, connections: usize, total: usize) -> Figures {
-    let corpus = Arc::new(messages());
+/// The address an SMTP client sends from: the benchmark's Postfix gives the milter to clients
+/// from `WITH_MILTER` only (`smtpd_milter_maps`), so one Postfix serves both sides.
+const WITHOUT_MILTER: [u8; 4] = [127, 0, 0, 1];
+const WITH_MILTER: [u8; 4] = [127, 0, 0, 2];
+
+/// One SMTP client connection, greeted and past EHLO.
+struct SmtpClient {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl SmtpClient {
+    async fn open(port: u16, from: [u8; 4]) -> SmtpClient {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((from, 0).into()).unwrap();
+        let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (reader, writer) = stream.into_split();
+        let mut client = SmtpClient { reader: BufReader::new(reader), writer };
+        assert!(smtp_reply(&mut client.reader).await.starts_with("220"));
+        client.writer.write_all(b"EHLO client.example\r\n").await.unwrap();
+        assert!(smtp_reply(&mut client.reader).await.starts_with("250"));
+        client
+    }
+
+    /// One transaction, timed from MAIL FROM to the 250 after the final dot.
+    async fn send(&mut self, data: &str) -> Duration {
+        let t = Instant::now();
+        self.writer.write_all(format!("MAIL FROM:<sender@sender.example>\r\nRCPT TO:<{RCPT}>\r\nDATA\r\n").as_bytes()).await.unwrap();
+        // Postfix advertises PIPELINING: the three replies come in order.
+        for expect in ["250", "250", "354"] {
+            let reply = smtp_reply(&mut self.reader).await;
+            assert!(reply.starts_with(expect), "expected {expect}, got {reply}");
+        }
+        self.writer.write_all(data.as_bytes()).await.unwrap();
+        self.writer.write_all(b".\r\n").await.unwrap();
+        let reply = smtp_reply(&mut self.reader).await;
+        assert!(reply.starts_with("250"), "message refused: {reply}");
+        t.elapsed()
+    }
+
+    async fn quit(mut self) {
+        self.writer.write_all(b"QUIT\r\n").await.unwrap();
+    }
+}
+
+/// The corpus as SMTP DATA (CRLF lines, before the final dot).
+fn smtp_data() -> Vec<String> {
+    messages()
+        .into_iter()
+        .map(|(headers, body)| {
+            let mut data = String::new();
+            for (n, v) in headers {
+                data += &format!("{n}: {}\r\n", v.replace('\n', "\r\n"));
+            }
+            data + "\r\n" + &body
+        })
+        .collect()
+}
+
+async fn smtp_load(label: &str, port: u16, from: [u8; 4], connections: usize, total: usize) -> Figures {
+    let corpus = Arc::new(smtp_data());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
         let corpus = corpus.clone();
         let share = total / connections + usize::from(c < total % connections);
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let (r, mut w) = stream.into_split();
-            let mut r = BufReader::new(r);
-            assert!(smtp_reply(&mut r).await.starts_with("220"));
-            w.write_all(b"EHLO client.example\r\n").await.unwrap();
-            assert!(smtp_reply(&mut r).await.starts_with("250"));
+            let mut client = SmtpClient::open(port, from).await;
             let mut latencies = Vec::with_capacity(share);
             for i in 0..share {
-                let (headers, body) = &corpus[(c + i) % corpus.len()];
-                let mut data = String::new();
-                for (n, v) in headers {
-                    data += &format!("{n}: {}\r\n", v.replace('\n', "\r\n"));
-                }
-                data += "\r\n";
-                data += body;
-                let t = Instant::now();
-                w.write_all(format!("MAIL FROM:<sender@sender.example>\r\nRCPT TO:<{RCPT}>\r\nDATA\r\n").as_bytes()).await.unwrap();
-                // Postfix answers MAIL, RCPT and DATA one by one when not pipelining-aware
-                // clients; it advertises PIPELINING, so the three replies come in order.
-                for expect in ["250", "250", "354"] {
-                    let reply = smtp_reply(&mut r).await;
-                    assert!(reply.starts_with(expect), "expected {expect}, got {reply}");
-                }
-                w.write_all(data.as_bytes()).await.unwrap();
-                w.write_all(b".\r\n").await.unwrap();
-                let reply = smtp_reply(&mut r).await;
-                assert!(reply.starts_with("250"), "message refused: {reply}");
-                latencies.push(t.elapsed());
+                latencies.push(client.send(&corpus[(c + i) % corpus.len()]).await);
             }
-            w.write_all(b"QUIT\r\n").await.unwrap();
+            client.quit().await;
             latencies
         }));
     }
@@ -207,12 +246,64 @@ async fn smtp_load(label: &str, port: u16, connections: usize, total: usize) -> 
     Figures { label: format!("{label}, {connections} SMTP connection(s)"), messages: total, elapsed: started.elapsed(), latencies }
 }
 
-fn bench_postfix(milter: Option<String>) -> Postfix {
+/// The paired measure of what the milter adds: two connections to the same Postfix, one whose
+/// client gets the milter and one whose client does not, sending the same message in turn
+/// (`total` each), so both sides' figures come from the same moments of the machine's life
+/// (two runs one after the other differ by more than the milter's cost on a shared VM).
+async fn paired(label: &str, port: u16, total: usize) -> (Figures, Figures, Vec<f64>) {
+    let corpus = smtp_data();
+    let mut without = SmtpClient::open(port, WITHOUT_MILTER).await;
+    let mut with = SmtpClient::open(port, WITH_MILTER).await;
+    let (mut base, mut ours, mut differences) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+    let started = Instant::now();
+    for i in 0..total {
+        let data = &corpus[i % corpus.len()];
+        // alternate which side goes first, so neither always follows the other's delivery
+        let (b, o) = if i % 2 == 0 {
+            let b = without.send(data).await;
+            (b, with.send(data).await)
+        } else {
+            let o = with.send(data).await;
+            (without.send(data).await, o)
+        };
+        differences.push((o.as_secs_f64() - b.as_secs_f64()) * 1000.0);
+        base.push(b);
+        ours.push(o);
+    }
+    let elapsed = started.elapsed();
+    without.quit().await;
+    with.quit().await;
+    differences.sort_by(f64::total_cmp);
+    (
+        Figures { label: format!("paired: Postfix alone (interleaved with {label})"), messages: total, elapsed, latencies: base },
+        Figures { label: format!("paired: Postfix + {label} (interleaved)"), messages: total, elapsed, latencies: ours },
+        differences,
+    )
+}
+
+/// Prints what the milter adds in a paired run: the difference of the two sides' percentiles,
+/// and the percentiles of the per-pair differences.
+fn print_added(label: &str, base: &Figures, with: &Figures, differences: &[f64]) {
+    let at = |p: f64| differences[((differences.len() as f64 * p).ceil() as usize).clamp(1, differences.len()) - 1];
+    println!(
+        "added by {label} (paired, 1 connection each): p50 {:.2} ms, p99 {:.2} ms (difference of percentiles); per-pair difference p50 {:.2} ms, p99 {:.2} ms",
+        (with.percentile(0.5).as_secs_f64() - base.percentile(0.5).as_secs_f64()) * 1000.0,
+        (with.percentile(0.99).as_secs_f64() - base.percentile(0.99).as_secs_f64()) * 1000.0,
+        at(0.5),
+        at(0.99)
+    );
+}
+
+/// A private Postfix whose clients from `WITH_MILTER` talk through `milter` and all others not.
+fn bench_postfix(milter: Option<String>, map_dir: &std::path::Path) -> Postfix {
+    let map = map_dir.join("milter_by_client.cidr");
+    std::fs::write(&map, format!("{}/32 DISABLE\n", std::net::Ipv4Addr::from(WITHOUT_MILTER))).unwrap();
+    std::fs::set_permissions(&map, std::fs::Permissions::from_mode(0o644)).unwrap();
     Postfix::start(PostfixOptions {
         mailboxes: vec![RCPT.to_string()],
         milter,
         // The benchmark measures acceptance, not disk delivery.
-        extra_main_cf: vec!["virtual_transport = discard:".into(), "milter_content_timeout = 120s".into()],
+        extra_main_cf: vec!["virtual_transport = discard:".into(), "milter_content_timeout = 120s".into(), format!("smtpd_milter_maps = cidr:{}", map.display())],
         ..Default::default()
     })
 }
@@ -338,6 +429,9 @@ async fn main() {
         }
         Figures { label: "rule engine alone, 1 thread".into(), messages: n, elapsed: started.elapsed(), latencies }.print();
     }
+    let dir = tempfile::Builder::new().prefix("mailward-bench").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let zero_added;
     // The milter with a scorer that does nothing: the protocol's own cost.
     {
         struct Zero;
@@ -364,17 +458,18 @@ async fn main() {
         }
         // The same milter behind Postfix: what a milter costs Postfix before any scoring.
         let zero_postfix = {
-            let s = socket.clone();
-            tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())))).await.unwrap()
+            let (s, d) = (socket.clone(), dir.path().to_path_buf());
+            tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())), &d)).await.unwrap()
         };
-        smtp_load("Postfix + mailward milter without scoring", zero_postfix.port, 1, total).await.print();
+        let (base, with, differences) = paired("mailward milter without scoring", zero_postfix.port, total).await;
+        base.print();
+        with.print();
+        zero_added = (base, with, differences);
         drop(zero_postfix);
         let _ = stop.send(());
         let _ = server.await;
     }
 
-    let dir = tempfile::Builder::new().prefix("mailward-bench").tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let socket = dir.path().join("milter.sock");
     let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();
     let listener = MilterListener::bind(&settings).await.unwrap();
@@ -391,29 +486,32 @@ async fn main() {
         rows.push(f);
     }
 
-    let plain = tokio::task::spawn_blocking(|| bench_postfix(None)).await.unwrap();
     let ours = {
-        let s = socket.clone();
-        tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())))).await.unwrap()
+        let (s, d) = (socket.clone(), dir.path().to_path_buf());
+        tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())), &d)).await.unwrap()
     };
+    // Throughput: each side on its own, one after the other.
     let mut e2e = Vec::new();
     for connections in [1, 8] {
-        let base = smtp_load("Postfix alone", plain.port, connections, total).await;
+        let base = smtp_load("Postfix alone", ours.port, WITHOUT_MILTER, connections, total).await;
         base.print();
-        let with = smtp_load("Postfix + mailward milter", ours.port, connections, total).await;
+        let with = smtp_load("Postfix + mailward milter", ours.port, WITH_MILTER, connections, total).await;
         with.print();
         e2e.push((connections, base, with));
     }
-    drop(plain);
+    // Latency added: both sides interleaved.
+    let (base, with, differences) = paired("mailward milter", ours.port, total).await;
+    base.print();
+    with.print();
     drop(ours);
 
     let mut sa_rows = Vec::new();
     if std::env::var("MAILWARD_BENCH_SKIP_SA").is_err() {
         let sa = tokio::task::spawn_blocking(SpamAssassin::start).await.unwrap();
-        let sa_socket = sa.socket.clone();
-        let pf = tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", sa_socket.display())))).await.unwrap();
+        let (sa_socket, d) = (sa.socket.clone(), dir.path().to_path_buf());
+        let pf = tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", sa_socket.display())), &d)).await.unwrap();
         for connections in [1, 8] {
-            let f = smtp_load("Postfix + spamass-milter + spamd", pf.port, connections, sa_total).await;
+            let f = smtp_load("Postfix + spamass-milter + spamd", pf.port, WITH_MILTER, connections, sa_total).await;
             f.print();
             sa_rows.push((connections, f));
         }
@@ -422,9 +520,11 @@ async fn main() {
     }
 
     println!();
+    print_added("a milter that does not score", &zero_added.0, &zero_added.1, &zero_added.2);
+    print_added("the milter with the rule engine", &base, &with, &differences);
     for (connections, base, with) in &e2e {
         println!(
-            "added by the milter at {connections} connection(s): p50 {:.2} ms, p99 {:.2} ms",
+            "unpaired, one run after the other, at {connections} connection(s): the milter adds p50 {:.2} ms, p99 {:.2} ms",
             (with.percentile(0.5).as_secs_f64() - base.percentile(0.5).as_secs_f64()) * 1000.0,
             (with.percentile(0.99).as_secs_f64() - base.percentile(0.99).as_secs_f64()) * 1000.0
         );

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::body_groups::{BodyGroups, GroupMatches};
+use super::rule_groups::{GroupMatches, RuleGroups};
 use super::evals::freemail_body::{AddressStripper, ReplyToCheck};
 use super::expr::{self, Expr};
 use super::header_slots::{HeaderRequests, HeaderSlot, MimeHeaderSlot};
@@ -146,7 +146,7 @@ pub struct RuleSet {
     /// Which pattern rules a message's text rules out before their regexes run.
     prefilter: RulePrefilter,
     /// The body rules the prefilter cannot filter, matched a group of patterns at a time.
-    pub(super) body_groups: BodyGroups,
+    pub(super) rule_groups: RuleGroups,
     /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
     /// view answers them into per-message slots.
     header_requests: std::sync::Arc<HeaderRequests>,
@@ -155,7 +155,7 @@ pub struct RuleSet {
     /// scored 0 in the set or a network rule without network results never counts, and reading
     /// one (a `Rule` is ~480 bytes) only to learn that cost a cache miss per rule per message,
     /// for about 1,200 of Debian's 2,924 rules.
-    countable: [Vec<u32>; 2],
+    pub(super) countable: [Vec<u32>; 2],
 }
 
 /// How many rules run between two looks at the deadline.
@@ -167,7 +167,7 @@ pub(super) struct RuleInputs {
     view: MessageView,
     candidates: Candidates,
     /// The body groups' scans of the rendered lines, each made by the first rule that needs it.
-    body_group_matches: GroupMatches,
+    group_matches: GroupMatches,
     facts: NetworkFacts,
     /// 0 without network tests, 1 with them.
     score_set: usize,
@@ -335,7 +335,6 @@ impl RuleSet {
         let required_score = raw.required_score.unwrap_or(5.0);
         let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
         let prefilter = RulePrefilter::build(&rules);
-        let body_groups = BodyGroups::build(&rules);
         let freemail_replyto_checks = rules
             .iter()
             .enumerate()
@@ -351,6 +350,7 @@ impl RuleSet {
                 })
                 .collect()
         });
+        let rule_groups = RuleGroups::build(&rules, &countable);
         let set = RuleSet {
             rules,
             index,
@@ -367,7 +367,7 @@ impl RuleSet {
             uri_context,
             raw,
             prefilter,
-            body_groups,
+            rule_groups,
             header_requests,
             countable,
         };
@@ -430,8 +430,8 @@ impl RuleSet {
             .filter(|(i, check)| self.rules[*i].scores[score_set] != 0.0 && check.reads_body(&view, self))
             .map(|(i, _)| self.rules[*i].priority)
             .min();
-        let body_group_matches = self.body_groups.start();
-        RuleInputs { view, candidates, body_group_matches, facts: facts.clone(), score_set, rewritten_from, rewritten_body: std::sync::OnceLock::new(), truncated }
+        let group_matches = self.rule_groups.start();
+        RuleInputs { view, candidates, group_matches, facts: facts.clone(), score_set, rewritten_from, rewritten_body: std::sync::OnceLock::new(), truncated }
     }
 
     /// The rules that may count in score set `set`, in rule order (see `countable`).
@@ -452,10 +452,17 @@ impl RuleSet {
         let rewritten = || inputs.rewritten_body.get_or_init(|| self.address_stripper().scan(view, self).lines);
         let sees_rewritten_body = || inputs.rewritten_from.is_some_and(|p| rule.priority >= p);
         match &rule.body {
+            RuleBody::Pattern { target: target @ Target::Header { negate, .. }, matcher } => match self.rule_groups.header_matches(i, &inputs.group_matches, view) {
+                // the group's no is the pattern's (or its gate's) no
+                Some(false) => f64::from(*negate),
+                Some(true) if !matcher.is_backtracking() && !rule.flags.multiple => f64::from(!*negate),
+                // the pattern's own matcher confirms or counts
+                _ => run_pattern(rule, target, matcher, view, None, None::<std::iter::Empty<usize>>),
+            },
             RuleBody::Pattern { target, matcher } => {
                 let body = (matches!(target, Target::Body) && sees_rewritten_body()).then(rewritten);
                 // the groups scanned the rendered lines, not the rewritten ones
-                let grouped = if body.is_none() { self.body_groups.matching_lines(i, &inputs.body_group_matches, view.rendered_body()) } else { None };
+                let grouped = if body.is_none() { self.rule_groups.matching_lines(i, &inputs.group_matches, view.rendered_body()) } else { None };
                 match grouped {
                     Some(mut lines) if !matcher.is_backtracking() && !rule.flags.multiple => f64::from(lines.any(|n| !(rule.flags.nosubject && n == 0))),
                     // the pattern's own regex confirms or counts on the lines where its group says it may match
@@ -507,13 +514,13 @@ impl RuleSet {
     }
 
     /// Compiles every pattern still waiting for its first use (patterns compile lazily: see
-    /// `perl_regex::Matcher`; so do the body rule groups of `body_groups`) and reports each
+    /// `perl_regex::Matcher`; so do the rule groups of `rule_groups`) and reports each
     /// pattern that does not compile, as `load` reports a syntax error. Lint calls it so it finds
     /// every error; `serve` calls it in the background after a load, so the first messages do not
     /// pay for compilation.
     pub fn compile_now(&self) -> Vec<Diagnostic> {
         // a group that does not compile is no error: its members run their own regexes
-        self.body_groups.compile_now();
+        self.rule_groups.compile_now();
         self.rules
             .iter()
             .filter_map(|r| match &r.body {

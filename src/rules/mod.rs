@@ -21,10 +21,11 @@
 //!
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
-//!   blows the lazy DFA's cache and measured ~70x slower. The exception is small: the body rules
-//!   the prefilter cannot filter are matched in groups of a few patterns, one lazy DFA scan per
-//!   group and line (`body_groups.rs`), which falls back to the rules' own regexes whenever a
-//!   group does not build or its DFA gives up.
+//!   blows the lazy DFA's cache and measured ~70x slower. The exception is small groups: the body
+//!   rules the prefilter cannot filter, and the header rules reading the same header request,
+//!   are matched sixteen patterns at a time, one lazy DFA scan per group and haystack
+//!   (`rule_groups.rs`), which falls back to the rules' own regexes whenever a group does not
+//!   build or its DFA gives up.
 //! - A literal prefilter (`prefilter.rs`) runs first: each pattern's required literals (taken from
 //!   its syntax tree at load) sit in one Aho-Corasick automaton per haystack (body lines, raw body
 //!   lines, full text, each requested header); one scan per message leaves the rules, and for body
@@ -56,7 +57,6 @@
 //! Invariant: the prefilter only skips work; a rule skipped by it could not have hit (the corpus
 //! fingerprint printed by `benches/rules_vs_spamassassin.rs` is unchanged by it).
 
-pub mod body_groups;
 pub mod charset;
 pub mod cli;
 pub mod engine;
@@ -73,6 +73,7 @@ pub mod perl_regex;
 pub mod registry;
 pub mod pseudo_headers;
 pub mod relays;
+pub mod rule_groups;
 pub mod prefilter;
 pub mod rspamd;
 pub mod scoring_pool;
