@@ -86,7 +86,6 @@ struct Compiled {
     dfa: Arc<DFA>,
     /// Each thread's cache of `dfa`'s states, kept from one message to the next.
     caches: CachePool,
-    members: usize,
 }
 
 /// One message's group scans, each made by the first member rule that asks.
@@ -202,13 +201,13 @@ impl Compiled {
         let dfa = Arc::new(dfa);
         let for_caches = Arc::clone(&dfa);
         let caches: CachePool = Pool::new(Box::new(move || for_caches.create_cache()));
-        Some(Compiled { dfa, caches, members: patterns.len() })
+        Some(Compiled { dfa, caches })
     }
 
     /// Per haystack, the mask of members matching it; None when the lazy DFA gives up.
     fn scan<'h>(&self, haystacks: impl Iterator<Item = &'h [u8]>) -> Option<Vec<u64>> {
         let mut cache = self.caches.get();
-        let mut set = PatternSet::new(self.members);
+        let mut set = PatternSet::new(self.dfa.pattern_len());
         let mut masks = Vec::with_capacity(haystacks.size_hint().0);
         for line in haystacks {
             set.clear();
