@@ -59,13 +59,13 @@ pub struct Rule {
     /// The pattern or expression as written (after ReplaceTags), for the Rspamd export.
     pub source_text: String,
     /// `tflags` decoded once at load, so scoring compares no strings.
-    flags: Flags,
+    pub(super) flags: Flags,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Flags {
-    multiple: bool,
-    nosubject: bool,
+pub(super) struct Flags {
+    pub(super) multiple: bool,
+    pub(super) nosubject: bool,
     net: bool,
     maxhits: usize,
 }
@@ -122,9 +122,11 @@ pub struct Report {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub index: HashMap<String, usize>,
-    /// Metas in dependency order, each with its score sets and its code in `meta_code`.
-    metas: Vec<MetaStep>,
+    /// Per score set (0, 1), the metas that can count in it, in dependency order, each with its
+    /// code in `meta_code` (whose numbers index `meta_consts`).
+    metas: [Vec<MetaStep>; 2],
     meta_code: Vec<expr::Code>,
+    meta_consts: Vec<f64>,
     pub required_score: f64,
     pub freemail_domains: HashSet<String>,
     /// The wildcard `freemail_domains` (`*` a run of non-dots, `?` one character) as one
@@ -194,10 +196,11 @@ impl RuleInputs {
 
 /// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta).
 #[derive(Debug)]
+/// Twelve bytes: every message reads each of a score set's ~1,000 steps.
 struct MetaStep {
-    rule: usize,
-    scores: [f64; 4],
-    code: std::ops::Range<usize>,
+    rule: u32,
+    code_start: u32,
+    code_end: u32,
 }
 
 const _: () = {
@@ -297,13 +300,19 @@ impl RuleSet {
                 expr.resolve(&|n| index.get(n).copied());
             }
         }
-        let mut metas = Vec::new();
-        let mut meta_code = Vec::new();
+        let mut metas: [Vec<MetaStep>; 2] = Default::default();
+        let (mut meta_code, mut meta_consts) = (Vec::new(), Vec::new());
         for i in topo_order(&rules, &deps_of, &mut diags) {
             if let RuleBody::Meta { expr, .. } = &rules[i].body {
                 let mut code = Vec::new();
-                expr.compile(&mut code);
-                metas.push(MetaStep { rule: i, scores: rules[i].scores, code: meta_code.len()..meta_code.len() + code.len() });
+                expr.compile(&mut code, &mut meta_consts);
+                let step = || MetaStep { rule: i as u32, code_start: meta_code.len() as u32, code_end: (meta_code.len() + code.len()) as u32 };
+                for (set, steps) in metas.iter_mut().enumerate() {
+                    // a meta scored 0 in a set is not run in it: it stays 0 there
+                    if rules[i].scores[set] != 0.0 {
+                        steps.push(step());
+                    }
+                }
                 meta_code.append(&mut code);
             }
         }
@@ -356,6 +365,7 @@ impl RuleSet {
             index,
             metas,
             meta_code,
+            meta_consts,
             required_score,
             freemail_domains: raw.freemail_domains.iter().cloned().collect(),
             freemail_wildcards: freemail_wildcards(&raw.freemail_domains),
@@ -448,17 +458,14 @@ impl RuleSet {
         if !inputs.candidates.possible(i, &self.prefilter, view) {
             return 0.0;
         }
+        // nor is it read when its group's record settles it (as for most grouped rules)
+        if let Some(count) = self.rule_groups.settled_count(i, &inputs.group_matches, view, inputs.rewritten_from.is_none()) {
+            return count;
+        }
         let rule = &self.rules[i];
         let rewritten = || inputs.rewritten_body.get_or_init(|| self.address_stripper().scan(view, self).lines);
         let sees_rewritten_body = || inputs.rewritten_from.is_some_and(|p| rule.priority >= p);
         match &rule.body {
-            RuleBody::Pattern { target: target @ Target::Header { negate, .. }, matcher } => match self.rule_groups.header_matches(i, &inputs.group_matches, view) {
-                // the group's no is the pattern's (or its gate's) no
-                Some(false) => f64::from(*negate),
-                Some(true) if !matcher.is_backtracking() && !rule.flags.multiple => f64::from(!*negate),
-                // the pattern's own matcher confirms or counts
-                _ => run_pattern(rule, target, matcher, view, None, None::<std::iter::Empty<usize>>),
-            },
             RuleBody::Pattern { target, matcher } => {
                 let body = (matches!(target, Target::Body) && sees_rewritten_body()).then(rewritten);
                 // the groups scanned the rendered lines, not the rewritten ones
@@ -484,13 +491,10 @@ impl RuleSet {
     /// Runs the metas over every rule's count and sums the report.
     fn finish(&self, mut counts: Vec<f64>, set: usize, truncated: bool) -> Report {
         let mut stack = Vec::new();
-        for meta in &self.metas {
-            if meta.scores[set] == 0.0 {
-                continue;
-            }
-            let v = expr::run(&self.meta_code[meta.code.clone()], |j| counts[j], &mut stack);
+        for meta in &self.metas[set] {
+            let v = expr::run(&self.meta_code[meta.code_start as usize..meta.code_end as usize], &self.meta_consts, |j| counts[j], &mut stack);
             if v != 0.0 {
-                counts[meta.rule] = if v > 0.0 { v } else { 1.0 };
+                counts[meta.rule as usize] = if v > 0.0 { v } else { 1.0 };
             }
         }
         let mut hits = Vec::new();

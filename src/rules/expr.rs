@@ -33,10 +33,13 @@ pub enum Op {
 
 /// A `resolve`d expression as code for a stack machine: scoring evaluates every meta rule per
 /// message, and walking boxed trees scattered over the heap was most of that time; the code of
-/// all metas sits in one vector.
+/// all metas sits in one vector. Eight bytes an instruction (a number is an index into a table
+/// of constants): a message's metas read ~1,000 expressions, mostly from RAM again after an idle
+/// moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Code {
-    Num(f64),
+    /// The constant at this index of the constants table.
+    Num(u32),
     Slot(u32),
     Not,
     Neg,
@@ -47,15 +50,18 @@ pub enum Code {
     Bin(Op),
 }
 
-/// Evaluates `Expr::compile`d code with Perl's semantics; `slot` gives each slot's value and
-/// `stack` is scratch space reused between calls.
-pub fn run(code: &[Code], slot: impl Fn(usize) -> f64, stack: &mut Vec<f64>) -> f64 {
+const _: () = assert!(std::mem::size_of::<Code>() == 8);
+
+/// Evaluates `Expr::compile`d code with Perl's semantics; `consts` is the table the code's
+/// numbers index, `slot` gives each slot's value and `stack` is scratch space reused between
+/// calls.
+pub fn run(code: &[Code], consts: &[f64], slot: impl Fn(usize) -> f64, stack: &mut Vec<f64>) -> f64 {
     stack.clear();
     let mut pc = 0;
     while let Some(&c) = code.get(pc) {
         pc += 1;
         match c {
-            Code::Num(n) => stack.push(n),
+            Code::Num(n) => stack.push(consts[n as usize]),
             Code::Slot(i) => stack.push(slot(i as usize)),
             Code::Not => {
                 let x = stack.pop().unwrap_or(0.0);
@@ -319,32 +325,40 @@ impl Expr {
         }
     }
 
-    /// Appends the expression as stack code (see `run`); jumps count from the code's start, so
-    /// each expression is compiled into a fresh vector. An unresolved name is 0.
-    pub fn compile(&self, code: &mut Vec<Code>) {
+    /// Appends the expression as stack code (see `run`), its numbers to `consts` (shared by
+    /// every expression run with it); jumps count from the code's start, so each expression is
+    /// compiled into a fresh vector. An unresolved name is 0.
+    pub fn compile(&self, code: &mut Vec<Code>, consts: &mut Vec<f64>) {
+        let mut number = |n: f64| {
+            let at = consts.iter().position(|c| c.to_bits() == n.to_bits()).unwrap_or_else(|| {
+                consts.push(n);
+                consts.len() - 1
+            });
+            Code::Num(at as u32)
+        };
         match self {
-            Expr::Num(n) => code.push(Code::Num(*n)),
-            Expr::Name(_) => code.push(Code::Num(0.0)),
+            Expr::Num(n) => code.push(number(*n)),
+            Expr::Name(_) => code.push(number(0.0)),
             Expr::Slot(i, _) => code.push(Code::Slot(*i as u32)),
             Expr::Not(e) => {
-                e.compile(code);
+                e.compile(code, consts);
                 code.push(Code::Not);
             }
             Expr::Neg(e) => {
-                e.compile(code);
+                e.compile(code, consts);
                 code.push(Code::Neg);
             }
             Expr::Bin(op @ (Op::And | Op::Or), a, b) => {
-                a.compile(code);
+                a.compile(code, consts);
                 let jump = code.len();
-                code.push(Code::Num(0.0)); // replaced below, once the end is known
-                b.compile(code);
+                code.push(Code::Not); // replaced below, once the end is known
+                b.compile(code, consts);
                 let end = code.len() as u32;
                 code[jump] = if *op == Op::And { Code::AndJump(end) } else { Code::OrJump(end) };
             }
             Expr::Bin(op, a, b) => {
-                a.compile(code);
-                b.compile(code);
+                a.compile(code, consts);
+                b.compile(code, consts);
                 code.push(Code::Bin(*op));
             }
         }
@@ -396,12 +410,12 @@ mod tests {
             "B" => Some(1),
             _ => None,
         });
-        let mut code = Vec::new();
-        e.compile(&mut code);
+        let (mut code, mut consts) = (Vec::new(), Vec::new());
+        e.compile(&mut code, &mut consts);
         let mut stack = Vec::new();
         let values = [1.0, 2.0];
-        assert_eq!(run(&code, |i| values[i], &mut stack), 1.0);
-        assert_eq!(run(&code, |i| [1.0, 1.0][i], &mut stack), 0.0);
+        assert_eq!(run(&code, &consts, |i| values[i], &mut stack), 1.0);
+        assert_eq!(run(&code, &consts, |i| [1.0, 1.0][i], &mut stack), 0.0);
         let mut names = Vec::new();
         e.names(&mut names);
         assert_eq!(names, vec!["A", "UNKNOWN", "B"]);
