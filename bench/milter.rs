@@ -393,7 +393,7 @@ async fn main() {
     let total = env_usize("MAILWARD_BENCH_MESSAGES", 2000);
     let sa_total = env_usize("MAILWARD_BENCH_SA_MESSAGES", 200);
     // a p99 difference needs many more samples than a throughput (pairs are quick: ~4 ms each)
-    let pairs = env_usize("MAILWARD_BENCH_PAIRS", 5000);
+    let pairs = env_usize("MAILWARD_BENCH_PAIRS", 5000).max(1);
     let scorer = scorer();
 
     // Warm the engine on the corpus (first-use regex compilation) so figures are steady state.
@@ -426,24 +426,25 @@ async fn main() {
             Figures { label: label.into(), messages: n, elapsed: started.elapsed(), latencies }.print();
         }
     }
-    let dir = tempfile::Builder::new().prefix("mailward-bench").tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let zero_added;
     // The milter with a scorer that does nothing: the protocol's own cost.
     {
-        struct Zero;
+        /// Counts its messages: the paired run checks that only one side went through it.
+        struct Zero(std::sync::atomic::AtomicUsize);
         impl Scorer for Zero {
             fn score(&self, _: &[u8]) -> mailward::spam::ScoreReport {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 mailward::spam::ScoreReport { score: 0.0, tests: Vec::new() }
             }
         }
+        let zero = Arc::new(Zero(std::sync::atomic::AtomicUsize::new(0)));
         let dir = tempfile::Builder::new().prefix("mailward-bench-zero").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.path().join("zero.sock");
         // Postfix's smtpd runs as user postfix: it must reach the socket.
         let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();
         let listener = MilterListener::bind(&settings).await.unwrap();
-        let state = MilterState::new(settings, Arc::new(Zero), directory());
+        let state = MilterState::new(settings, Arc::clone(&zero) as Arc<dyn Scorer>, directory());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(mailward::milter::run(listener, state, async move {
             let _ = stopped.await;
@@ -458,7 +459,10 @@ async fn main() {
             let (s, d) = (socket.clone(), dir.path().to_path_buf());
             tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())), &d)).await.unwrap()
         };
+        let scored_before = zero.0.load(std::sync::atomic::Ordering::Relaxed);
         let (base, with, differences) = paired("mailward milter without scoring", zero_postfix.port, pairs).await;
+        let scored = zero.0.load(std::sync::atomic::Ordering::Relaxed) - scored_before;
+        assert_eq!(scored, pairs, "smtpd_milter_maps: only the client from 127.0.0.2 goes through the milter");
         base.print();
         with.print();
         zero_added = (base, with, differences);
@@ -467,6 +471,8 @@ async fn main() {
         let _ = server.await;
     }
 
+    let dir = tempfile::Builder::new().prefix("mailward-bench").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let socket = dir.path().join("milter.sock");
     let settings = MilterSettings::new(MilterSocket::Unix(socket.clone()), &MilterConfig { socket_mode: 0o666, ..Default::default() }).unwrap();
     let listener = MilterListener::bind(&settings).await.unwrap();

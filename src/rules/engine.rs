@@ -147,7 +147,8 @@ pub struct RuleSet {
     pub raw: RawConfig,
     /// Which pattern rules a message's text rules out before their regexes run.
     prefilter: RulePrefilter,
-    /// The body rules the prefilter cannot filter, matched a group of patterns at a time.
+    /// The body rules the prefilter cannot filter, and the header rules by the request they read,
+    /// matched a group of patterns at a time.
     pub(super) rule_groups: RuleGroups,
     /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
     /// view answers them into per-message slots.
@@ -168,7 +169,8 @@ pub(super) const RULES_PER_CLOCK_READ: usize = 32;
 pub(super) struct RuleInputs {
     view: MessageView,
     candidates: Candidates,
-    /// The body groups' scans of the rendered lines, each made by the first rule that needs it.
+    /// The rule groups' scans (of the rendered lines, of a header text), each made by the first
+    /// rule that needs it.
     group_matches: GroupMatches,
     facts: NetworkFacts,
     /// 0 without network tests, 1 with them.
@@ -194,14 +196,16 @@ impl RuleInputs {
     }
 }
 
-/// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta).
+/// One meta rule as scoring runs it: no visit to the rule itself (a cache miss per meta). Twelve
+/// bytes: every message reads each of a score set's ~1,000 steps.
 #[derive(Debug)]
-/// Twelve bytes: every message reads each of a score set's ~1,000 steps.
 struct MetaStep {
     rule: u32,
     code_start: u32,
     code_end: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<MetaStep>() == 12);
 
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}

@@ -177,10 +177,15 @@ impl Matcher {
     /// it reports every error; `serve` calls it in the background after a load, so the first
     /// messages do not pay for compilation.
     pub fn compile_now(&self) -> Result<(), RegexError> {
-        if let Some(b) = &self.backtrack {
-            b.compiled().map_err(|e| RegexError::Invalid(e.to_string()))?;
+        match &self.backtrack {
+            Some(b) => {
+                b.compiled().map_err(|e| RegexError::Invalid(e.to_string()))?;
+                let _ = self.fast(); // a gate that does not compile only means no gate
+            }
+            // the pattern itself: compiled once for its use, once more for the message
+            None if self.fast().is_none() => return Err(RegexError::Invalid(build_fast(&self.fast_pattern).err().map(|e| e.to_string()).unwrap_or_default())),
+            None => {}
         }
-        let _ = self.fast(); // a gate that does not compile only means no gate
         Ok(())
     }
 

@@ -118,8 +118,8 @@ impl std::fmt::Debug for RuleGroups {
 }
 
 impl RuleGroups {
-    /// Groups, in rule order, the body pattern rules without required literals and the header
-    /// pattern rules (by request and `if_unset`) among `countable` (`RuleSet::countable`: the
+    /// Groups the body pattern rules without required literals and the header pattern rules (by
+    /// request and `if_unset`; each group's members in rule order) among `countable` (`RuleSet::countable`: the
     /// rules that can count in either score set).
     pub fn build(rules: &[Rule], countable: &[Vec<u32>; 2]) -> RuleGroups {
         let mut may_count = vec![false; rules.len()];
@@ -172,22 +172,22 @@ impl RuleGroups {
     /// pattern matches; None when the rule is in no body group or its group gave up on this
     /// message.
     pub fn matching_lines<'m>(&self, rule: usize, matches: &'m GroupMatches, lines: &[Vec<u8>]) -> Option<impl Iterator<Item = usize> + 'm> {
-        let (bit, masks) = self.masks(rule, matches, |haystack| haystack.is_body().then(|| lines.iter().map(Vec::as_slice)))?;
-        Some(masks.iter().enumerate().filter(move |(_, m)| *m & (1 << bit) != 0).map(|(n, _)| n))
+        let (member, masks) = self.masks(rule, matches, |haystack| haystack.is_body().then(|| lines.iter().map(Vec::as_slice)))?;
+        Some(masks.iter().enumerate().filter(move |(_, m)| *m & (1 << member.bit) != 0).map(|(n, _)| n))
     }
 
     /// Rule `rule`'s count when its group's record settles it: a no (no line or header text
     /// matches the fast pattern, so neither can the pattern), or a yes for a rule whose fast
     /// pattern is its pattern and which counts once. None when the rule must run its own matcher
     /// (it is in no group, its group gave up on this message, or a yes must be confirmed or
-    /// counted), or when it is a body rule and `body_lines_read` is false (the rules read
-    /// FreeMail's rewritten lines, not the rendered ones the groups scanned).
-    pub fn settled_count(&self, rule: usize, matches: &GroupMatches, view: &MessageView, body_lines_read: bool) -> Option<f64> {
-        let member = self.member.get(rule).copied().flatten()?;
-        let (_, masks) = self.masks(rule, matches, |haystack| match haystack {
-            Haystack::BodyLines if body_lines_read => Some(Either::Lines(view.rendered_body().iter().map(Vec::as_slice))),
+    /// counted), or when it is a body rule and `rendered_lines_read` is false (some body rules
+    /// read FreeMail's rewritten lines, not the rendered ones the groups scanned; the caller then
+    /// asks `matching_lines` for the rules it knows read the rendered ones).
+    pub fn settled_count(&self, rule: usize, matches: &GroupMatches, view: &MessageView, rendered_lines_read: bool) -> Option<f64> {
+        let (member, masks) = self.masks(rule, matches, |haystack| match haystack {
+            Haystack::BodyLines if rendered_lines_read => Some(Haystacks::Lines(view.rendered_body().iter().map(Vec::as_slice))),
             Haystack::BodyLines => None,
-            Haystack::Header { slot, if_unset } => Some(Either::Once(std::iter::once(view.header(*slot).or(if_unset.as_deref()).unwrap_or_default()))),
+            Haystack::Header { slot, if_unset } => Some(Haystacks::Once(std::iter::once(view.header(*slot).or(if_unset.as_deref()).unwrap_or_default()))),
         })?;
         let bit = 1u64 << member.bit;
         let yes = match self.groups[member.group as usize].haystack {
@@ -201,16 +201,16 @@ impl RuleGroups {
         }
     }
 
-    /// Rule `rule`'s bit and its group's masks for this message (scanned by the first member
-    /// that asks, over the haystacks `read` gives for the group's kind; None for a kind the
-    /// caller does not read).
-    fn masks<'m, 'h, I: Iterator<Item = &'h [u8]>>(&'h self, rule: usize, matches: &'m GroupMatches, read: impl FnOnce(&'h Haystack) -> Option<I>) -> Option<(u8, &'m [u64])> {
-        let Member { group: g, bit, .. } = self.member.get(rule).copied().flatten()?;
-        let group = &self.groups[g as usize];
+    /// Rule `rule`'s membership and its group's masks for this message (scanned by the first
+    /// member that asks, over the haystacks `read` gives for the group's kind; None for a kind
+    /// the caller does not read).
+    fn masks<'m, 'h, I: Iterator<Item = &'h [u8]>>(&'h self, rule: usize, matches: &'m GroupMatches, read: impl FnOnce(&'h Haystack) -> Option<I>) -> Option<(Member, &'m [u64])> {
+        let member = self.member.get(rule).copied().flatten()?;
+        let group = &self.groups[member.group as usize];
         let haystacks = read(&group.haystack)?;
         let compiled = group.compiled()?;
-        let masks = made_once(&matches.per_group[g as usize], || compiled.scan(haystacks)).as_deref()?;
-        Some((bit, masks))
+        let masks = made_once(&matches.per_group[member.group as usize], || compiled.scan(haystacks)).as_deref()?;
+        Some((member, masks))
     }
 }
 
@@ -221,17 +221,25 @@ impl Haystack {
 }
 
 /// A group's haystacks: body lines or one header text.
-enum Either<L, O> {
+enum Haystacks<L, O> {
     Lines(L),
     Once(O),
 }
 
-impl<'h, L: Iterator<Item = &'h [u8]>, O: Iterator<Item = &'h [u8]>> Iterator for Either<L, O> {
+impl<'h, L: Iterator<Item = &'h [u8]>, O: Iterator<Item = &'h [u8]>> Iterator for Haystacks<L, O> {
     type Item = &'h [u8];
     fn next(&mut self) -> Option<&'h [u8]> {
         match self {
-            Either::Lines(l) => l.next(),
-            Either::Once(o) => o.next(),
+            Haystacks::Lines(l) => l.next(),
+            Haystacks::Once(o) => o.next(),
+        }
+    }
+
+    // `scan` sizes its masks by it
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Haystacks::Lines(l) => l.size_hint(),
+            Haystacks::Once(o) => o.size_hint(),
         }
     }
 }
@@ -356,10 +364,12 @@ mod tests {
         assert!(with.score(messages[2].as_bytes(), &NetworkFacts::default()).hits.is_empty());
     }
 
-    /// Header rules over the same requests: plain, negated, `multiple`, with `[if-unset]`, a
-    /// backtracking one (its gate joins the group) and a lone rule on its own request (no group).
+    /// Header rules over the same requests: plain, negated, `multiple`, two with the same
+    /// `[if-unset]` text (a group of their own), backtracking ones (their gates join the group;
+    /// one negated) and a lone rule on its own request (no group).
     const HEADER_RULES: &str = "header SUBJ_WIN Subject =~ /\\bwin\\b/i\nheader SUBJ_NOT_RE Subject !~ /^Re:/\n\
         header SUBJ_CAPS Subject =~ /[A-Z]{3}/\ntflags SUBJ_CAPS multiple maxhits=2\nheader SUBJ_UNSET Subject =~ /^none$/ [if-unset: none]\n\
+        header SUBJ_UNSET_N Subject =~ /^no/ [if-unset: none]\nheader SUBJ_NOT_LOOK Subject !~ /\\d(?=\\d)/\n\
         header SUBJ_LOOK Subject =~ /\\d(?!\\d)/\nheader SUBJ_NUM Subject =~ /\\d{2}/\nheader FROM_BIG From:addr =~ /\\@big\\./\n";
 
     #[test]
@@ -367,7 +377,7 @@ mod tests {
         let with = RuleSet::from_text("h.cf", HEADER_RULES).0;
         let mut without = RuleSet::from_text("h.cf", HEADER_RULES).0;
         without.rule_groups = RuleGroups::build(&[], &[Vec::new(), Vec::new()]);
-        assert_eq!(with.rule_groups.groups.len(), 1, "{:?}", with.rule_groups);
+        assert_eq!(with.rule_groups.groups.len(), 2, "{:?}", with.rule_groups);
         assert!(with.rule_groups.member[with.index["FROM_BIG"]].is_none(), "a request with one rule needs no group");
         let messages = [
             "From: a@big.example\nSubject: WIN BIG NOW 7 and 42\n\nbody\n",
@@ -382,6 +392,6 @@ mod tests {
         let own = |names: &[(&str, u32)]| names.iter().map(|&(n, c)| (n.to_string(), c)).collect::<Vec<_>>();
         assert_eq!(hits(messages[0]), own(&[("FROM_BIG", 1), ("SUBJ_CAPS", 2), ("SUBJ_LOOK", 1), ("SUBJ_NOT_RE", 1), ("SUBJ_NUM", 1), ("SUBJ_WIN", 1)]));
         assert_eq!(hits(messages[1]), own(&[("SUBJ_LOOK", 1), ("SUBJ_NUM", 1)]));
-        assert_eq!(hits(messages[2]), own(&[("SUBJ_NOT_RE", 1), ("SUBJ_UNSET", 1)]));
+        assert_eq!(hits(messages[2]), own(&[("SUBJ_NOT_LOOK", 1), ("SUBJ_NOT_RE", 1), ("SUBJ_UNSET", 1), ("SUBJ_UNSET_N", 1)]));
     }
 }
