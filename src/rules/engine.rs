@@ -463,7 +463,7 @@ impl RuleSet {
             return 0.0;
         }
         // nor is it read when its group's record settles it (as for most grouped rules)
-        if let Some(count) = self.rule_groups.settled_count(i, &inputs.group_matches, view, inputs.rewritten_from.is_none()) {
+        if let Some(count) = self.rule_groups.settled_count(i, &inputs.group_matches, view, inputs.rewritten_from) {
             return count;
         }
         let rule = &self.rules[i];
@@ -475,8 +475,8 @@ impl RuleSet {
                 // the groups scanned the rendered lines, not the rewritten ones
                 let grouped = if body.is_none() { self.rule_groups.matching_lines(i, &inputs.group_matches, view.rendered_body()) } else { None };
                 match grouped {
-                    Some(mut lines) if !matcher.is_backtracking() && !rule.flags.multiple => f64::from(lines.any(|n| !(rule.flags.nosubject && n == 0))),
-                    // the pattern's own regex confirms or counts on the lines where its group says it may match
+                    // not settled by the group (`settled_count` above): the pattern's own regex
+                    // confirms or counts on the lines where its group says it may match
                     Some(lines) => run_pattern(rule, target, matcher, view, None, Some(lines)),
                     None => run_pattern(rule, target, matcher, view, body, inputs.candidates.lines(i, &self.prefilter, view)),
                 }

@@ -79,6 +79,8 @@ struct Member {
     negate: bool,
     /// A body rule's `nosubject`: the first line (the Subject) does not count.
     nosubject: bool,
+    /// The rule's priority: a body rule from FreeMail's rewrite on reads rewritten lines.
+    priority: i32,
 }
 
 /// What a group's members read.
@@ -149,6 +151,7 @@ impl RuleGroups {
                         yes_settles: !matcher.is_backtracking() && !rule.flags.multiple,
                         negate: matches!(target, Target::Header { negate: true, .. }),
                         nosubject: rule.flags.nosubject,
+                        priority: rule.priority,
                     });
                 }
                 out.groups.push(Group { haystack: haystack.clone(), patterns: chunk.iter().map(|&(_, _, p)| p.to_string()).collect(), compiled: OnceLock::new() });
@@ -172,7 +175,7 @@ impl RuleGroups {
     /// pattern matches; None when the rule is in no body group or its group gave up on this
     /// message.
     pub fn matching_lines<'m>(&self, rule: usize, matches: &'m GroupMatches, lines: &[Vec<u8>]) -> Option<impl Iterator<Item = usize> + 'm> {
-        let (member, masks) = self.masks(rule, matches, |haystack| haystack.is_body().then(|| lines.iter().map(Vec::as_slice)))?;
+        let (member, masks) = self.masks(rule, matches, |_, haystack| haystack.is_body().then(|| lines.iter().map(Vec::as_slice)))?;
         Some(masks.iter().enumerate().filter(move |(_, m)| *m & (1 << member.bit) != 0).map(|(n, _)| n))
     }
 
@@ -180,13 +183,13 @@ impl RuleGroups {
     /// matches the fast pattern, so neither can the pattern), or a yes for a rule whose fast
     /// pattern is its pattern and which counts once. None when the rule must run its own matcher
     /// (it is in no group, its group gave up on this message, or a yes must be confirmed or
-    /// counted), or when it is a body rule and `rendered_lines_read` is false (some body rules
-    /// read FreeMail's rewritten lines, not the rendered ones the groups scanned; the caller then
-    /// asks `matching_lines` for the rules it knows read the rendered ones).
-    pub fn settled_count(&self, rule: usize, matches: &GroupMatches, view: &MessageView, rendered_lines_read: bool) -> Option<f64> {
-        let (member, masks) = self.masks(rule, matches, |haystack| match haystack {
-            Haystack::BodyLines if rendered_lines_read => Some(Haystacks::Lines(view.rendered_body().iter().map(Vec::as_slice))),
-            Haystack::BodyLines => None,
+    /// counted), or when it is a body rule that reads FreeMail's rewritten lines (body rules of
+    /// priority `rewritten_from` and after, `engine::RuleInputs`), not the rendered ones the
+    /// groups scanned.
+    pub fn settled_count(&self, rule: usize, matches: &GroupMatches, view: &MessageView, rewritten_from: Option<i32>) -> Option<f64> {
+        let (member, masks) = self.masks(rule, matches, |member, haystack| match haystack {
+            Haystack::BodyLines if rewritten_from.is_some_and(|from| member.priority >= from) => None,
+            Haystack::BodyLines => Some(Haystacks::Lines(view.rendered_body().iter().map(Vec::as_slice))),
             Haystack::Header { slot, if_unset } => Some(Haystacks::Once(std::iter::once(view.header(*slot).or(if_unset.as_deref()).unwrap_or_default()))),
         })?;
         let bit = 1u64 << member.bit;
@@ -204,10 +207,10 @@ impl RuleGroups {
     /// Rule `rule`'s membership and its group's masks for this message (scanned by the first
     /// member that asks, over the haystacks `read` gives for the group's kind; None for a kind
     /// the caller does not read).
-    fn masks<'m, 'h, I: Iterator<Item = &'h [u8]>>(&'h self, rule: usize, matches: &'m GroupMatches, read: impl FnOnce(&'h Haystack) -> Option<I>) -> Option<(Member, &'m [u64])> {
+    fn masks<'m, 'h, I: Iterator<Item = &'h [u8]>>(&'h self, rule: usize, matches: &'m GroupMatches, read: impl FnOnce(Member, &'h Haystack) -> Option<I>) -> Option<(Member, &'m [u64])> {
         let member = self.member.get(rule).copied().flatten()?;
         let group = &self.groups[member.group as usize];
-        let haystacks = read(&group.haystack)?;
+        let haystacks = read(member, &group.haystack)?;
         let compiled = group.compiled()?;
         let masks = made_once(&matches.per_group[member.group as usize], || compiled.scan(haystacks)).as_deref()?;
         Some((member, masks))
