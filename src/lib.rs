@@ -96,10 +96,10 @@
 //!   per message without locks: header requests are numbered at load (`rules::header_slots`)
 //!   and each message answers each into a slot the rules borrow. Scoring walks only the rules
 //!   that can count in the score set; the literal prefilter runs in two halves (body, headers),
-//!   one per thread when scoring is shared; body rules without a literal, and header rules by
-//!   the header request they read, are matched sixteen at a time by one lazy DFA per group
-//!   (`rules::rule_groups`), which never changes a result (a group that does not compile or
-//!   gives up leaves its members to their own regexes).
+//!   one per thread when scoring is shared; body rules without a literal, and header and
+//!   `mimeheader` rules by the request they read, are matched sixteen at a time by one lazy
+//!   DFA per group (`rules::rule_groups`), which never changes a result (a group that does not
+//!   compile or gives up leaves its members to their own regexes).
 //! - `updates` (pure core + edges): sa-update compatible rule channels. `updates::update` (the
 //!   client), `updates::publish::publish` (a channel from a rule directory), `updates::schedule`
 //!   (the hourly check for `serve`), `updates::after` (after an update: the flattened Rspamd

@@ -147,8 +147,8 @@ pub struct RuleSet {
     pub raw: RawConfig,
     /// Which pattern rules a message's text rules out before their regexes run.
     prefilter: RulePrefilter,
-    /// The body rules the prefilter cannot filter, and the header rules by the request they read,
-    /// matched a group of patterns at a time.
+    /// The body rules the prefilter cannot filter, and the header and mimeheader rules by the
+    /// request they read, matched a group of patterns at a time.
     pub(super) rule_groups: RuleGroups,
     /// Every header request of the rules (and the evals' fixed ones), numbered; each message's
     /// view answers them into per-message slots.

@@ -22,7 +22,7 @@ use super::mime_header::MimeHeaderRequest;
 pub struct HeaderSlot(usize);
 
 /// A `mimeheader` request's slot in its rule set's [`HeaderRequests`] (default as above).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MimeHeaderSlot(usize);
 
 /// Every header request of a rule set, in slot order. Immutable once the rule set is built.

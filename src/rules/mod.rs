@@ -22,8 +22,8 @@
 //! Design decisions:
 //! - Separate compiled regexes, not one `RegexSet`: a set over SpamAssassin's counted repetitions
 //!   blows the lazy DFA's cache and measured ~70x slower. The exception is small groups: the body
-//!   rules the prefilter cannot filter, and the header rules reading the same header request,
-//!   are matched sixteen patterns at a time, one lazy DFA scan per group and haystack
+//!   rules the prefilter cannot filter, and the header and `mimeheader` rules reading the same
+//!   request, are matched sixteen patterns at a time, one lazy DFA scan per group and haystack
 //!   (`rule_groups.rs`), which falls back to the rules' own regexes whenever a group does not
 //!   build or its DFA gives up.
 //! - A literal prefilter (`prefilter.rs`) runs first: each pattern's required literals (taken from

@@ -1,14 +1,16 @@
-//! Pattern rules matched a group at a time: body rules without a literal, and header rules.
+//! Pattern rules matched a group at a time: body rules without a literal, header and
+//! `mimeheader` rules.
 //!
 //! About 120 of SpamAssassin's body rules have no required literal (`prefilter`), so each would
 //! run its own regex over every body line of every message; and a message's header rules run
 //! ~200 regexes over a few header texts (49 over `X-Spam-Relays-External`, 25 over `ALL`, 18
-//! over `Subject` on the milter benchmark's ham). Each separate regex scans the same bytes again
+//! over `Subject` on the milter benchmark's ham), and ~60 `mimeheader` regexes over each MIME
+//! part's headers. Each separate regex scans the same bytes again
 //! and touches its own DFA cache, which a mail host's other work has mostly evicted by the time
 //! the next message comes. Here such rules are put, at load, into groups of at most
 //! `GROUP_SIZE` reading the same haystack, each compiled into one lazy DFA over all its members'
-//! patterns (`MatchKind::All`); per message, each group scans its haystack once (each rendered
-//! body line, or one header request's text) and records which members match where
+//! patterns (`MatchKind::All`); per message, each group scans its haystacks once (each rendered
+//! body line, one header request's text, or that request's text in each MIME part) and records which members match where
 //! (`GroupMatches`, computed on first use, so a scoring split across threads shares it). A
 //! member's answer then comes from that record.
 //!
@@ -21,8 +23,9 @@
 //!   (its cache cleared too often for too little progress), answers nothing: its members run
 //!   their own regexes, as if there were no groups. Groups never change a result.
 //! - Body groups scan the rendered body lines: rules that see FreeMail's rewritten lines (see
-//!   `engine::RuleInputs`) must not ask. A header group's members all read the same request
-//!   (slot) with the same `if_unset` text, so they read the same bytes.
+//!   `engine::RuleInputs`) are not settled by them. A header or `mimeheader` group's members all
+//!   read the same request (slot) with the same `if_unset` text, so they read the same bytes.
+//!   Negated `mimeheader` rules always hit (`engine::run_pattern`) and are never grouped.
 //! - Only rules that can count in score set 0 or 1 (`RuleSet::countable`) are grouped.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
@@ -35,7 +38,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind, PatternSet};
 
 use super::engine::{Rule, RuleBody, Target};
-use super::header_slots::HeaderSlot;
+use super::header_slots::{HeaderSlot, MimeHeaderSlot};
 use super::message::MessageView;
 use super::split_scoring::made_once;
 
@@ -90,6 +93,8 @@ enum Haystack {
     BodyLines,
     /// One header request's text, or `if_unset` when the message has none.
     Header { slot: HeaderSlot, if_unset: Option<Vec<u8>> },
+    /// A `mimeheader` request's text in each MIME part, or `if_unset` for a part without it.
+    MimeHeader { slot: MimeHeaderSlot, if_unset: Option<Vec<u8>> },
 }
 
 /// A group's member patterns, compiled on first use (or by `RuleSet::compile_now`): compiling
@@ -134,6 +139,8 @@ impl RuleGroups {
             let haystack = match target {
                 Target::Body if matcher.required_literals().is_none() => Haystack::BodyLines,
                 Target::Header { slot, if_unset, .. } => Haystack::Header { slot: *slot, if_unset: if_unset.clone() },
+                // a negated mimeheader rule always hits (`engine::run_pattern`): nothing to scan
+                Target::MimeHeader { slot, if_unset, negate: false, .. } => Haystack::MimeHeader { slot: *slot, if_unset: if_unset.clone() },
                 _ => continue,
             };
             by_haystack.entry(haystack).or_default().push((i, rule, matcher.fast_pattern()));
@@ -191,11 +198,14 @@ impl RuleGroups {
             Haystack::BodyLines if rewritten_from.is_some_and(|from| member.priority >= from) => None,
             Haystack::BodyLines => Some(Haystacks::Lines(view.rendered_body().iter().map(Vec::as_slice))),
             Haystack::Header { slot, if_unset } => Some(Haystacks::Once(std::iter::once(view.header(*slot).or(if_unset.as_deref()).unwrap_or_default()))),
+            Haystack::MimeHeader { slot, if_unset } => Some(Haystacks::Parts(view.mime_header(*slot).iter().map(|v| v.as_deref().or(if_unset.as_deref()).unwrap_or_default()))),
         })?;
         let bit = 1u64 << member.bit;
         let yes = match self.groups[member.group as usize].haystack {
             Haystack::BodyLines => masks.iter().enumerate().any(|(n, m)| m & bit != 0 && !(member.nosubject && n == 0)),
             Haystack::Header { .. } => masks[0] & bit != 0,
+            // the rule hits when it matches in any part
+            Haystack::MimeHeader { .. } => masks.iter().any(|m| m & bit != 0),
         };
         match (yes, member.yes_settles) {
             (false, _) => Some(f64::from(member.negate)),
@@ -223,18 +233,20 @@ impl Haystack {
     }
 }
 
-/// A group's haystacks: body lines or one header text.
-enum Haystacks<L, O> {
+/// A group's haystacks: body lines, one header text, or one text per MIME part.
+enum Haystacks<L, O, P> {
     Lines(L),
     Once(O),
+    Parts(P),
 }
 
-impl<'h, L: Iterator<Item = &'h [u8]>, O: Iterator<Item = &'h [u8]>> Iterator for Haystacks<L, O> {
+impl<'h, L: Iterator<Item = &'h [u8]>, O: Iterator<Item = &'h [u8]>, P: Iterator<Item = &'h [u8]>> Iterator for Haystacks<L, O, P> {
     type Item = &'h [u8];
     fn next(&mut self) -> Option<&'h [u8]> {
         match self {
             Haystacks::Lines(l) => l.next(),
             Haystacks::Once(o) => o.next(),
+            Haystacks::Parts(p) => p.next(),
         }
     }
 
@@ -243,6 +255,7 @@ impl<'h, L: Iterator<Item = &'h [u8]>, O: Iterator<Item = &'h [u8]>> Iterator fo
         match self {
             Haystacks::Lines(l) => l.size_hint(),
             Haystacks::Once(o) => o.size_hint(),
+            Haystacks::Parts(p) => p.size_hint(),
         }
     }
 }
@@ -396,5 +409,30 @@ mod tests {
         assert_eq!(hits(messages[0]), own(&[("FROM_BIG", 1), ("SUBJ_CAPS", 2), ("SUBJ_LOOK", 1), ("SUBJ_NOT_RE", 1), ("SUBJ_NUM", 1), ("SUBJ_WIN", 1)]));
         assert_eq!(hits(messages[1]), own(&[("SUBJ_LOOK", 1), ("SUBJ_NUM", 1)]));
         assert_eq!(hits(messages[2]), own(&[("SUBJ_NOT_LOOK", 1), ("SUBJ_NOT_RE", 1), ("SUBJ_UNSET", 1), ("SUBJ_UNSET_N", 1)]));
+    }
+
+    #[test]
+    fn mimeheader_groups_answer_part_by_part_as_their_members_own_regexes_do() {
+        // plain ones, a backtracking gate, and a negated one (never grouped: it always hits)
+        let rules = "mimeheader MH_HTML Content-Type =~ /text\\/html/\nmimeheader MH_UTF8 Content-Type =~ /charset=utf-8/i\n\
+            mimeheader MH_NOT_PLAIN Content-Type =~ /text\\/(?!plain)/\nmimeheader MH_IMAGE Content-Type =~ /image\\//\n\
+            mimeheader MH_NEG Content-Type !~ /text/\n";
+        let with = RuleSet::from_text("m.cf", rules).0;
+        let mut without = RuleSet::from_text("m.cf", rules).0;
+        without.rule_groups = RuleGroups::build(&[], &[Vec::new(), Vec::new()]);
+        assert_eq!(with.rule_groups.groups.len(), 1, "{:?}", with.rule_groups);
+        assert!(with.rule_groups.member[with.index["MH_NEG"]].is_none());
+        let messages = [
+            "From: a@b.example\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"XX\"\n\n--XX\n\
+             Content-Type: text/plain; charset=utf-8\n\nplain\n--XX\nContent-Type: text/html; charset=us-ascii\n\n<p>html</p>\n--XX--\n",
+            "From: a@b.example\nSubject: y\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nplain only\n",
+        ];
+        let facts = NetworkFacts::default();
+        for m in messages {
+            assert_eq!(with.score(m.as_bytes(), &facts), without.score(m.as_bytes(), &facts), "{m}");
+        }
+        let hits = |m: &str| -> Vec<String> { with.score(m.as_bytes(), &facts).hits.into_iter().map(|h| h.name).collect() };
+        assert_eq!(hits(messages[0]), ["MH_HTML", "MH_NEG", "MH_NOT_PLAIN", "MH_UTF8"]);
+        assert_eq!(hits(messages[1]), ["MH_NEG"]);
     }
 }
