@@ -89,10 +89,7 @@ impl Figures {
     fn percentile(&self, p: f64) -> Duration {
         let mut l = self.latencies.clone();
         l.sort();
-        if l.is_empty() {
-            return Duration::ZERO;
-        }
-        l[((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1]
+        nearest_rank(&l, p).unwrap_or(Duration::ZERO)
     }
     fn per_second(&self) -> f64 {
         self.messages as f64 / self.elapsed.as_secs_f64()
@@ -282,10 +279,16 @@ async fn paired(label: &str, port: u16, total: usize) -> (Figures, Figures, Vec<
     )
 }
 
+/// The `p` percentile of `sorted` (nearest rank); None when it is empty.
+fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied()
+}
+
 /// Prints what the milter adds in a paired run: the difference of the two sides' percentiles,
-/// and the percentiles of the per-pair differences.
+/// and the percentiles of the per-pair differences (sorted).
 fn print_added(label: &str, base: &Figures, with: &Figures, differences: &[f64]) {
-    let at = |p: f64| differences[((differences.len() as f64 * p).ceil() as usize).clamp(1, differences.len()) - 1];
+    let at = |p: f64| nearest_rank(differences, p).unwrap_or(0.0);
     println!(
         "added by {label} (paired, 1 connection each): p50 {:.2} ms, p99 {:.2} ms (difference of percentiles); per-pair difference p50 {:.2} ms, p99 {:.2} ms",
         (with.percentile(0.5).as_secs_f64() - base.percentile(0.5).as_secs_f64()) * 1000.0,
@@ -296,13 +299,13 @@ fn print_added(label: &str, base: &Figures, with: &Figures, differences: &[f64])
 }
 
 /// A private Postfix whose clients from `WITH_MILTER` talk through `milter` and all others not.
-fn bench_postfix(milter: Option<String>, map_dir: &std::path::Path) -> Postfix {
+fn bench_postfix(milter: String, map_dir: &std::path::Path) -> Postfix {
     let map = map_dir.join("milter_by_client.cidr");
     std::fs::write(&map, format!("{}/32 DISABLE\n", std::net::Ipv4Addr::from(WITHOUT_MILTER))).unwrap();
     std::fs::set_permissions(&map, std::fs::Permissions::from_mode(0o644)).unwrap();
     Postfix::start(PostfixOptions {
         mailboxes: vec![RCPT.to_string()],
-        milter,
+        milter: Some(milter),
         // The benchmark measures acceptance, not disk delivery.
         extra_main_cf: vec!["virtual_transport = discard:".into(), "milter_content_timeout = 120s".into(), format!("smtpd_milter_maps = cidr:{}", map.display())],
         ..Default::default()
@@ -457,7 +460,7 @@ async fn main() {
         // The same milter behind Postfix: what a milter costs Postfix before any scoring.
         let zero_postfix = {
             let (s, d) = (socket.clone(), dir.path().to_path_buf());
-            tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())), &d)).await.unwrap()
+            tokio::task::spawn_blocking(move || bench_postfix(format!("unix:{}", s.display()), &d)).await.unwrap()
         };
         let scored_before = zero.0.load(std::sync::atomic::Ordering::Relaxed);
         let (base, with, differences) = paired("mailward milter without scoring", zero_postfix.port, pairs).await;
@@ -482,16 +485,13 @@ async fn main() {
         let _ = stopped.await;
     }));
 
-    let mut rows = Vec::new();
     for connections in [1, 8, 64] {
-        let f = milter_protocol(socket.clone(), connections, total).await;
-        f.print();
-        rows.push(f);
+        milter_protocol(socket.clone(), connections, total).await.print();
     }
 
     let ours = {
         let (s, d) = (socket.clone(), dir.path().to_path_buf());
-        tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", s.display())), &d)).await.unwrap()
+        tokio::task::spawn_blocking(move || bench_postfix(format!("unix:{}", s.display()), &d)).await.unwrap()
     };
     // Throughput: each side on its own, one after the other.
     let mut e2e = Vec::new();
@@ -512,7 +512,7 @@ async fn main() {
     if std::env::var("MAILWARD_BENCH_SKIP_SA").is_err() {
         let sa = tokio::task::spawn_blocking(SpamAssassin::start).await.unwrap();
         let (sa_socket, d) = (sa.socket.clone(), dir.path().to_path_buf());
-        let pf = tokio::task::spawn_blocking(move || bench_postfix(Some(format!("unix:{}", sa_socket.display())), &d)).await.unwrap();
+        let pf = tokio::task::spawn_blocking(move || bench_postfix(format!("unix:{}", sa_socket.display()), &d)).await.unwrap();
         for connections in [1, 8] {
             let f = smtp_load("Postfix + spamass-milter + spamd", pf.port, WITH_MILTER, connections, sa_total).await;
             f.print();

@@ -347,7 +347,6 @@ impl RuleSet {
         let header_requests = std::sync::Arc::new(number_header_requests(&mut rules));
         let required_score = raw.required_score.unwrap_or(5.0);
         let uri_context = std::sync::Arc::new(super::uri::UriContext::new(raw.registry.clone(), &raw.redirector_patterns, &mut diags));
-        let prefilter = RulePrefilter::build(&rules);
         let freemail_replyto_checks = rules
             .iter()
             .enumerate()
@@ -363,7 +362,9 @@ impl RuleSet {
                 })
                 .collect()
         });
-        let rule_groups = RuleGroups::build(&rules, &countable);
+        let may_count = may_count_in_either_set(&countable, rules.len());
+        let prefilter = RulePrefilter::build(&rules, &may_count);
+        let rule_groups = RuleGroups::build(&rules, &may_count);
         let set = RuleSet {
             rules,
             index,
@@ -451,6 +452,13 @@ impl RuleSet {
     /// The rules that may count in score set `set`, in rule order (see `countable`).
     pub(super) fn countable(&self, set: usize) -> &[u32] {
         &self.countable[set]
+    }
+
+    /// Per rule: it may count in score set 0 or 1 (is in either `countable` list), as the
+    /// prefilter and the rule groups were built with.
+    #[cfg(test)]
+    pub(super) fn may_count_in_either_set(&self) -> Vec<bool> {
+        may_count_in_either_set(&self.countable, self.rules.len())
     }
 
     /// Rule `i`'s hit count (0 when it did not hit). `i` is one of `countable(score_set)`: the
@@ -597,6 +605,16 @@ fn run_pattern(rule: &Rule, target: &Target, matcher: &Matcher, view: &MessageVi
             .unwrap_or(0),
     };
     n as f64
+}
+
+/// Per rule of `rule_count`: it is in either score set's `countable` list. What the prefilter
+/// indexes and the rule groups group: a rule that can never count needs neither.
+fn may_count_in_either_set(countable: &[Vec<u32>; 2], rule_count: usize) -> Vec<bool> {
+    let mut may_count = vec![false; rule_count];
+    for &i in countable.iter().flatten() {
+        may_count[i as usize] = true;
+    }
+    may_count
 }
 
 /// Numbers the header requests of `rules` (setting each rule's slot) and of the evals.

@@ -189,24 +189,32 @@ pub struct RawConfig {
 }
 
 /// One named list of lowercased globs (addresses, or subject patterns), in the order added, each
-/// with its compiled form; checked as one pattern over the whole list, made on first use (a
-/// list like `enlist_addrlist (BANKS)` is dozens of globs, each its own search before).
+/// with its pattern in `regex` syntax; checked as one pattern over the whole list, compiled on
+/// first use (a list like `enlist_addrlist (BANKS)` is dozens of globs, each its own search
+/// before, and most lists are never asked about).
 #[derive(Debug, Clone, Default)]
 pub struct GlobList {
-    entries: Vec<(String, regex::Regex)>,
-    any: std::sync::OnceLock<Option<regex::Regex>>,
+    entries: Vec<(String, String)>,
+    compiled: std::sync::OnceLock<CompiledGlobs>,
+}
+
+#[derive(Debug, Clone)]
+enum CompiledGlobs {
+    Together(regex::Regex),
+    /// Too big as one pattern: glob by glob (a glob that does not compile matches nothing).
+    Apart(Vec<regex::Regex>),
 }
 
 impl GlobList {
-    /// Adds `key` (or moves it last), compiled as `re`.
-    fn set(&mut self, key: String, re: regex::Regex) {
+    /// Adds `key` (or moves it last) with its pattern.
+    fn set(&mut self, key: String, pattern: String) {
         self.remove(&key);
-        self.entries.push((key, re));
+        self.entries.push((key, pattern));
     }
 
     fn remove(&mut self, key: &str) {
         self.entries.retain(|(k, _)| k != key);
-        self.any = std::sync::OnceLock::new();
+        self.compiled = std::sync::OnceLock::new();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -218,14 +226,16 @@ impl GlobList {
         if self.entries.iter().any(|(key, _)| key == text) {
             return true;
         }
-        let any = self.any.get_or_init(|| {
-            let alternatives: Vec<String> = self.entries.iter().map(|(_, re)| format!("(?:{})", re.as_str())).collect();
-            regex::Regex::new(&alternatives.join("|")).ok()
+        let compiled = self.compiled.get_or_init(|| {
+            let alternatives: Vec<String> = self.entries.iter().map(|(_, p)| format!("(?:{p})")).collect();
+            match regex::Regex::new(&alternatives.join("|")) {
+                Ok(together) => CompiledGlobs::Together(together),
+                Err(_) => CompiledGlobs::Apart(self.entries.iter().filter_map(|(_, p)| regex::Regex::new(p).ok()).collect()),
+            }
         });
-        match any {
-            Some(any) => any.is_match(text),
-            // too big as one pattern: glob by glob
-            None => self.entries.iter().any(|(_, re)| re.is_match(text)),
+        match compiled {
+            CompiledGlobs::Together(re) => re.is_match(text),
+            CompiledGlobs::Apart(res) => res.iter().any(|re| re.is_match(text)),
         }
     }
 }
@@ -239,8 +249,8 @@ pub struct RcvdListEntry {
 }
 
 /// An address-list glob as `Conf::Parser::add_to_addrlist` compiles it: `*` any run, `?` one
-/// character, everything else literal, anchored at both ends.
-fn addr_glob(addr: &str) -> regex::Regex {
+/// character, everything else literal, anchored at both ends; in `regex` syntax (always valid).
+fn addr_glob(addr: &str) -> String {
     let mut re = String::from("^");
     for c in addr.chars() {
         match c {
@@ -252,7 +262,7 @@ fn addr_glob(addr: &str) -> regex::Regex {
         }
     }
     re.push('$');
-    regex::Regex::new(&re).expect("escaped glob is a valid regex")
+    re
 }
 
 /// Settings this engine reads or knows to be irrelevant to scoring; other keywords get a note.
@@ -516,7 +526,7 @@ impl RawConfig {
                         c => re.push_str(&regex::escape(&c.to_string())),
                     }
                 }
-                self.addr_lists.entry(list).or_default().set(value, regex::Regex::new(&re).expect("escaped glob is a valid regex"));
+                self.addr_lists.entry(list).or_default().set(value, re);
             }
             "welcomelist_from_rcvd" | "whitelist_from_rcvd" | "def_welcomelist_from_rcvd" | "def_whitelist_from_rcvd" => match value.split_whitespace().collect::<Vec<_>>()[..] {
                 [addr, domain] => {
@@ -525,7 +535,7 @@ impl RawConfig {
                     let entries = self.rcvd_lists.entry(list).or_default();
                     match entries.iter_mut().find(|e| e.addr == addr) {
                         Some(e) => e.domains.push(domain),
-                        None => entries.push(RcvdListEntry { re: addr_glob(&addr), addr, domains: vec![domain] }),
+                        None => entries.push(RcvdListEntry { re: regex::Regex::new(&addr_glob(&addr)).expect("escaped glob is a valid regex"), addr, domains: vec![domain] }),
                     }
                 }
                 _ => bad(&mut self.diagnostics, at, Severity::Error, format!("{key} needs an address and a relay domain: {value}")),

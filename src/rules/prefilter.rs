@@ -205,8 +205,9 @@ pub enum Half {
 }
 
 impl RulePrefilter {
-    /// Indexes the pattern rules that can run in score set 0 or 1 and have a required set.
-    pub fn build(rules: &[Rule]) -> RulePrefilter {
+    /// Indexes the pattern rules that `may_count` (`engine::may_count_in_either_set`) and have a
+    /// required set.
+    pub fn build(rules: &[Rule], may_count: &[bool]) -> RulePrefilter {
         let mut body = Vec::new();
         let mut raw_body = Vec::new();
         let mut full = Vec::new();
@@ -214,7 +215,7 @@ impl RulePrefilter {
         let mut headers: std::collections::BTreeMap<HeaderSlot, Vec<RuleLiterals>> = Default::default();
         for (i, rule) in rules.iter().enumerate() {
             let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
-            if rule.scores[0] == 0.0 && rule.scores[1] == 0.0 {
+            if !may_count[i] {
                 continue;
             }
             let Some(lits) = matcher.required_literals() else { continue };

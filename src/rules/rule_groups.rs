@@ -61,7 +61,7 @@ const NFA_SIZE_LIMIT: usize = 4 << 20;
 
 type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>>;
 
-/// The groups of a rule set's literal-less body rules and of its header rules.
+/// The groups of a rule set's literal-less body rules and of its header and `mimeheader` rules.
 pub struct RuleGroups {
     groups: Vec<Group>,
     /// Per rule: its group, its bit in that group's masks, and what settles its count.
@@ -113,7 +113,8 @@ struct Compiled {
 
 /// One message's group scans, each made by the first member rule that asks.
 pub struct GroupMatches {
-    /// Per group: per haystack (each body line; the one header text), the bit mask of members
+    /// Per group: per haystack (each body line; the one header text; each MIME part's text), the
+    /// bit mask of members
     /// matching it; None when the group's lazy DFA gave up on this message.
     per_group: Vec<OnceLock<Option<Vec<u64>>>>,
 }
@@ -125,14 +126,10 @@ impl std::fmt::Debug for RuleGroups {
 }
 
 impl RuleGroups {
-    /// Groups the body pattern rules without required literals and the header pattern rules (by
-    /// request and `if_unset`; each group's members in rule order) among `countable` (`RuleSet::countable`: the
-    /// rules that can count in either score set).
-    pub fn build(rules: &[Rule], countable: &[Vec<u32>; 2]) -> RuleGroups {
-        let mut may_count = vec![false; rules.len()];
-        for &i in countable.iter().flatten() {
-            may_count[i as usize] = true;
-        }
+    /// Groups the body pattern rules without required literals, the header pattern rules and the
+    /// non-negated `mimeheader` ones (by request and `if_unset`; each group's members in rule
+    /// order) among the rules that `may_count` (`engine::may_count_in_either_set`).
+    pub fn build(rules: &[Rule], may_count: &[bool]) -> RuleGroups {
         let mut by_haystack: std::collections::BTreeMap<Haystack, Vec<(usize, &Rule, &str)>> = Default::default();
         for (i, rule) in rules.iter().enumerate().filter(|&(i, _)| may_count[i]) {
             let RuleBody::Pattern { target, matcher } = &rule.body else { continue };
@@ -322,7 +319,7 @@ mod tests {
     #[test]
     fn a_groups_answers_are_its_members_own_regexes_on_each_line() {
         let set = rule_set();
-        let groups = RuleGroups::build(&set.rules, &set.countable);
+        let groups = RuleGroups::build(&set.rules, &set.may_count_in_either_set());
         let lines: Vec<Vec<u8>> = LINES.iter().map(|l| l.to_vec()).collect();
         let matches = groups.start();
         for name in ["DIGITS", "COUNTED", "NOSUBJ", "REPEAT", "LOOK"] {
@@ -354,7 +351,7 @@ mod tests {
         assert!(Compiled::build(&[&big]).is_some());
         assert!(Compiled::build(&[&big, &big]).is_none());
         let (set, _) = RuleSet::from_text("t.cf", &format!("body BIG1 /{big}/\nbody BIG2 /{big}/\n"));
-        let groups = RuleGroups::build(&set.rules, &set.countable);
+        let groups = RuleGroups::build(&set.rules, &set.may_count_in_either_set());
         assert_eq!(groups.compile_now(), 1, "the one group does not compile");
         assert!(groups.matching_lines(set.index["BIG1"], &groups.start(), &[b"a1".to_vec()]).is_none());
     }
@@ -363,7 +360,7 @@ mod tests {
     fn scoring_with_groups_equals_scoring_without() {
         let with = rule_set();
         let mut without = rule_set();
-        without.rule_groups = RuleGroups::build(&[], &[Vec::new(), Vec::new()]);
+        without.rule_groups = RuleGroups::build(&[], &[]);
         let messages = [
             "Subject: ab\n\nno digits here\n\n50% OFF AB CD EF GH\n\n  xy \n\naaa 12\n",
             "Subject: 99 %\n\nzzz 1234\n",
@@ -392,7 +389,7 @@ mod tests {
     fn header_groups_answer_as_their_members_own_regexes_do() {
         let with = RuleSet::from_text("h.cf", HEADER_RULES).0;
         let mut without = RuleSet::from_text("h.cf", HEADER_RULES).0;
-        without.rule_groups = RuleGroups::build(&[], &[Vec::new(), Vec::new()]);
+        without.rule_groups = RuleGroups::build(&[], &[]);
         assert_eq!(with.rule_groups.groups.len(), 2, "{:?}", with.rule_groups);
         assert!(with.rule_groups.member[with.index["FROM_BIG"]].is_none(), "a request with one rule needs no group");
         let messages = [
@@ -419,7 +416,7 @@ mod tests {
             mimeheader MH_NEG Content-Type !~ /text/\n";
         let with = RuleSet::from_text("m.cf", rules).0;
         let mut without = RuleSet::from_text("m.cf", rules).0;
-        without.rule_groups = RuleGroups::build(&[], &[Vec::new(), Vec::new()]);
+        without.rule_groups = RuleGroups::build(&[], &[]);
         assert_eq!(with.rule_groups.groups.len(), 1, "{:?}", with.rule_groups);
         assert!(with.rule_groups.member[with.index["MH_NEG"]].is_none());
         let messages = [
